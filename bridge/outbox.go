@@ -1,0 +1,101 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gewe-bridge/gewe-bridge/rules"
+)
+
+// ErrDuplicate is returned by Outbox.Accept when the event's de-duplication
+// key was accepted before, within the window. Nothing is stored.
+var ErrDuplicate = errors.New("duplicate delivery")
+
+// ErrNotFound is returned for an unknown message id.
+var ErrNotFound = errors.New("not found")
+
+// Message states.
+const (
+	StatePending = "pending"
+	StateSent    = "sent"
+	StateDead    = "dead"
+)
+
+// Accepted is one webhook accepted for delivery: the event and the
+// messages its rules produced, committed together.
+type Accepted struct {
+	EventID    string // delivery id
+	Source     string
+	EventName  string
+	DedupKey   string // empty: never a duplicate
+	Raw        []byte // the request body
+	ReceivedAt time.Time
+	Account    string // the GeWe account (app id) that sends the messages
+	Messages   []rules.Message
+}
+
+// Queued is a message in the outbox.
+type Queued struct {
+	ID        int64         `json:"id"`
+	EventID   string        `json:"event_id"`
+	Source    string        `json:"source"`
+	Account   string        `json:"account"`
+	Message   rules.Message `json:"message"`
+	State     string        `json:"state"`
+	Attempts  int           `json:"attempts"`
+	CreatedAt time.Time     `json:"created_at"`
+	NextAt    time.Time     `json:"next_at"`           // when pending: not before
+	SentAt    time.Time     `json:"sent_at,omitzero"`  // when sent
+	LastError string        `json:"last_error,omitempty"`
+}
+
+// Attempt is one failed try to send a message.
+type Attempt struct {
+	At    time.Time `json:"at"`
+	Error string    `json:"error"`
+}
+
+// ListFilter selects messages for the admin API.
+type ListFilter struct {
+	State  string // "" for all
+	Before int64  // page: ids below this; 0 for the newest
+	Limit  int
+}
+
+// Outbox keeps accepted messages until they are sent or given up. The
+// embedded implementation is SQLite; a shared database can implement it for
+// several replicas.
+//
+// Every method is safe for concurrent use. Accept returns only once the
+// event and its messages are durable: its error decides between 202 and 503.
+type Outbox interface {
+	// Accept commits the event and its messages in one transaction. When
+	// a.DedupKey was accepted at or after dedupSince it returns
+	// ErrDuplicate and stores nothing; the key is recorded by the commit.
+	Accept(ctx context.Context, a *Accepted, dedupSince time.Time) error
+	// Due returns up to limit pending messages of account with NextAt at
+	// or before now, oldest first.
+	Due(ctx context.Context, account string, now time.Time, limit int) ([]Queued, error)
+	// NextDue returns the earliest NextAt of the account's pending messages;
+	// ok is false when there are none.
+	NextDue(ctx context.Context, account string) (next time.Time, ok bool, err error)
+	// Sent marks messages sent (several when they were coalesced into one).
+	Sent(ctx context.Context, ids []int64, at time.Time) error
+	// Retry records a failed attempt and reschedules the messages for next.
+	Retry(ctx context.Context, ids []int64, a Attempt, next time.Time) error
+	// Dead records a failed attempt and gives the messages up.
+	Dead(ctx context.Context, ids []int64, a Attempt) error
+
+	// List and Get serve the admin API; Requeue makes a dead (or pending)
+	// message pending again, due now.
+	List(ctx context.Context, f ListFilter) ([]Queued, error)
+	Get(ctx context.Context, id int64) (*Queued, []Attempt, error)
+	Requeue(ctx context.Context, id int64, now time.Time) error
+	// Prune deletes sent and dead messages, events and de-duplication keys
+	// older than before; it returns how many messages went.
+	Prune(ctx context.Context, before time.Time) (int, error)
+	// Ping reports whether the store can be written (readiness).
+	Ping(ctx context.Context) error
+	Close() error
+}

@@ -1,0 +1,13 @@
+package rules
+
+// Message is one rendered message for one recipient, ready to be queued.
+type Message struct {
+	Rule string   `json:"rule"` // the rule that produced it
+	To   string   `json:"to"`   // wxid or NNNN@chatroom
+	Text string   `json:"text,omitempty"`
+	At   []string `json:"at,omitempty"`  // wxids mentioned; "notify@all" for everyone
+	XML  string   `json:"xml,omitempty"` // an <appmsg> node; set for app cards, Text is then empty
+}
+
+// IsApp reports whether the message is an app card (sendapp) rather than text.
+func (m *Message) IsApp() bool { return m.XML != "" }
