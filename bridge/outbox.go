@@ -45,8 +45,8 @@ type Queued struct {
 	State     string        `json:"state"`
 	Attempts  int           `json:"attempts"`
 	CreatedAt time.Time     `json:"created_at"`
-	NextAt    time.Time     `json:"next_at"`           // when pending: not before
-	SentAt    time.Time     `json:"sent_at,omitzero"`  // when sent
+	NextAt    time.Time     `json:"next_at"`          // when pending: not before
+	SentAt    time.Time     `json:"sent_at,omitzero"` // when sent
 	LastError string        `json:"last_error,omitempty"`
 }
 
