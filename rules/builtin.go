@@ -1,0 +1,46 @@
+package rules
+
+import (
+	"embed"
+	"io/fs"
+	"path"
+	"strings"
+)
+
+// builtinFS holds the built-in templates, one file per template named
+// <name>.tmpl, per language. A template missing in a language falls back
+// to the Chinese one.
+//
+//go:embed builtin
+var builtinFS embed.FS
+
+// builtinTemplates returns the built-in text templates for a language.
+func builtinTemplates(lang string) map[string]Template {
+	out := map[string]Template{}
+	for _, l := range []string{"zh", lang} {
+		entries, _ := fs.ReadDir(builtinFS, "builtin/"+l)
+		for _, e := range entries {
+			b, err := fs.ReadFile(builtinFS, path.Join("builtin", l, e.Name()))
+			if err != nil {
+				continue
+			}
+			out[strings.TrimSuffix(e.Name(), ".tmpl")] = Template{Text: string(b)}
+		}
+	}
+	return out
+}
+
+// DefaultTemplate names the built-in template for an event when a rule
+// names none: the event's own (github.push) or its type's default.
+func DefaultTemplate(ev *Event, templates map[string]*tmpl) string {
+	if name := ev.Type + "." + ev.Event; ev.Event != "" {
+		if _, ok := templates[name]; ok {
+			return name
+		}
+	}
+	switch ev.Type {
+	case "alertmanager", "github":
+		return ev.Type + ".default"
+	}
+	return "generic.default"
+}

@@ -1,0 +1,157 @@
+package rules
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+var sourceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// checkSemantics finds what struct tags cannot: credentials, recipients
+// and names that must refer to something.
+func (p *loader) checkSemantics(c *Config) {
+	if _, err := time.LoadLocation(c.Timezone); err != nil {
+		p.add(p.at("timezone"), "timezone", "unknown time zone %q", c.Timezone)
+	}
+	if !c.DryRun {
+		if c.Gewe.BaseURL == "" {
+			p.add(p.at("gewe"), "gewe.base_url", "is required when gewe.token is set%s", p.unsetHint(c, "gewe.base_url"))
+		}
+		if c.Gewe.AppID == "" {
+			p.add(p.at("gewe"), "gewe.app_id", "is required when gewe.token is set%s", p.unsetHint(c, "gewe.app_id"))
+		}
+	}
+	if d := c.Delivery; d.GroupGapMax < d.GroupGapMin {
+		p.add(p.at("delivery.group_gap_max"), "delivery.group_gap_max", "must not be less than group_gap_min")
+	}
+	if len(c.Sources) == 0 {
+		p.add(p.at("sources"), "sources", "no sources: add at least one, e.g. `alertmanager: {type: alertmanager, bearer_token: ...}`")
+	}
+	for _, name := range sortedKeys(c.Sources) {
+		p.checkSource(c, name, c.Sources[name])
+	}
+	for _, name := range sortedKeys(c.Templates) {
+		t := c.Templates[name]
+		path := "templates[" + name + "]"
+		n := 0
+		for _, set := range []bool{t.Text != "", t.Link != nil, t.AppMsg != ""} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			p.add(p.at(path), path, "a template is a string, or exactly one of text, link or appmsg")
+		}
+		if t.Link != nil && (t.Link.Title == "" || t.Link.URL == "") {
+			p.add(p.at(path+".link"), path+".link", "a link card needs a title and a url")
+		}
+	}
+	seen := map[string]int{}
+	for i, r := range c.Rules {
+		path := fmt.Sprintf("rules[%d]", i)
+		if j, dup := seen[r.Name]; dup && r.Name != "" {
+			p.add(p.at(path+".name"), path+".name", "rule name %q is already used by rules[%d]", r.Name, j)
+		}
+		seen[r.Name] = i
+		if len(r.To) == 0 && r.ToExpr == "" {
+			p.add(p.at(path), path, "rule %q has no recipients: set to or to_expr", r.Name)
+		}
+		if r.Template != "" && r.TemplateExpr != "" {
+			p.add(p.at(path+".template_expr"), path, "set template or template_expr, not both")
+		}
+		for j, to := range r.To {
+			if _, ok := c.Contacts[to]; !ok && !IsRawID(to) {
+				ep := fmt.Sprintf("%s.to[%d]", path, j)
+				p.add(p.at(ep), ep, "unknown contact %q: add it under contacts, or use a wxid (wxid_...) or a group id (...@chatroom)", to)
+			}
+		}
+		for j, at := range r.At {
+			ep := fmt.Sprintf("%s.at[%d]", path, j)
+			ct, ok := c.Contacts[at]
+			switch {
+			case at == MentionAll:
+			case ok && ct.Name == "":
+				p.warn(p.at(ep), ep, "contact %q has no name: WeChat shows a mention only when the text carries @name", at)
+			case ok:
+			case IsRawID(at):
+				p.warn(p.at(ep), ep, "%q is a raw id: without a contact name the mention is silent; add a contact with a name", at)
+			default:
+				p.add(p.at(ep), ep, "unknown contact %q", at)
+			}
+		}
+	}
+}
+
+func (p *loader) checkSource(c *Config, name string, s Source) {
+	path := "sources[" + name + "]"
+	if !sourceName.MatchString(name) {
+		p.add(p.at(path+"#key"), path, "source name %q must be letters, digits, '-', '_' or '.': it is the URL path /hooks/%s", name, name)
+	}
+	if s.BasicAuth != nil && (s.BasicAuth.Username == "" || s.BasicAuth.Password == "") {
+		p.add(p.at(path+".basic_auth"), path+".basic_auth", "needs both username and password%s", p.unsetHint(c, path+".basic_auth.password"))
+	}
+	var missing, field string
+	switch s.Type {
+	case "github":
+		if s.Secret == "" {
+			missing, field = "secret", "secret"
+		}
+		if s.BearerToken != "" || s.BasicAuth != nil {
+			p.add(p.at(path), path, "a github source authenticates with secret (X-Hub-Signature-256) only")
+		}
+	case "alertmanager":
+		if s.BearerToken == "" && s.BasicAuth == nil {
+			missing, field = "bearer_token or basic_auth", "bearer_token"
+		}
+	case "generic":
+		if s.BearerToken == "" && s.Secret == "" {
+			missing, field = "bearer_token or secret (HMAC)", "bearer_token"
+		}
+	}
+	if missing == "" {
+		return
+	}
+	hint := p.unsetHint(c, path+"."+field)
+	if hint == "" && field == "bearer_token" {
+		hint = p.unsetHint(c, path+".secret")
+	}
+	if c.DryRun {
+		// Nothing is sent in dry-run mode: let a fresh machine try the
+		// example config, but say that the endpoint is open.
+		p.warn(p.at(path), path, "no %s set%s: accepting unauthenticated requests because gewe.token is empty (dry-run)", missing, hint)
+		return
+	}
+	p.add(p.at(path), path, "no %s set%s: every request would be refused", missing, hint)
+}
+
+// unsetHint names the environment variables that left the value at path empty.
+func (p *loader) unsetHint(c *Config, path string) string {
+	if vars := c.unset[path]; len(vars) > 0 {
+		return fmt.Sprintf(" (%s is not set)", strings.Join(vars, ", "))
+	}
+	return ""
+}
+
+// MentionAll in `at` mentions everyone in a group.
+const MentionAll = "all"
+
+// IsRawID reports whether s looks like a WeChat id rather than a contact
+// name: a personal wxid_..., a group ...@chatroom, or an official account.
+func IsRawID(s string) bool {
+	return strings.HasPrefix(s, "wxid_") || strings.HasSuffix(s, "@chatroom") || strings.HasPrefix(s, "gh_")
+}
+
+// IsGroup reports whether the id is a group chat.
+func IsGroup(id string) bool { return strings.HasSuffix(id, "@chatroom") }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

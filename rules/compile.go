@@ -1,0 +1,283 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"text/template"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+	"go.yaml.in/yaml/v3"
+)
+
+// Bounds on what one expression may cost. The language has no loops, so
+// size at compile time and memory at run time bound it.
+const (
+	maxExprLen    = 4096
+	maxExprNodes  = 2000
+	exprMemBudget = 1 << 20
+)
+
+// Ruleset is a compiled config: rules with their expr programs and
+// templates, ready to route events. It is immutable and safe for
+// concurrent use; a reload builds a new one.
+type Ruleset struct {
+	cfg       *Config
+	loc       *time.Location
+	rules     []*rule
+	templates map[string]*tmpl
+	index     *index
+	byGitHub  map[string]string // lower-case GitHub login -> contact name
+	vms       sync.Pool
+}
+
+// rule is one compiled rule.
+type rule struct {
+	Rule
+	n            int // position in the file, for ordering
+	path         string
+	when         *vm.Program // nil: always matches
+	toExpr       *vm.Program
+	atExpr       *vm.Program
+	templateExpr *vm.Program
+	tmpl         *tmpl // nil: template_expr or the event's default
+}
+
+// Config returns the configuration the ruleset was compiled from.
+func (rs *Ruleset) Config() *Config { return rs.cfg }
+
+// Location is the configured time zone.
+func (rs *Ruleset) Location() *time.Location { return rs.loc }
+
+// Compile compiles a parsed config's expressions and templates once, so
+// that a mistake is reported at load time, with its position.
+func Compile(cfg *Config) (*Ruleset, Problems) {
+	c := &compiler{cfg: cfg}
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	rs := &Ruleset{cfg: cfg, loc: loc, templates: map[string]*tmpl{}, byGitHub: map[string]string{}}
+	rs.vms.New = func() any { return &vm.VM{MemoryBudget: exprMemBudget} }
+	for name, ct := range cfg.Contacts {
+		if ct.GitHub != "" {
+			rs.byGitHub[strings.ToLower(ct.GitHub)] = name
+		}
+	}
+	funcs := Funcs(loc, nil)
+	for name, b := range builtinTemplates(cfg.Language) {
+		t, err := parseTemplate(name, b, funcs)
+		if err != nil {
+			// A broken built-in is a bug in this program, not the config.
+			panic(fmt.Sprintf("built-in template %s: %v", name, err))
+		}
+		rs.templates[name] = t
+	}
+	for _, name := range sortedKeys(cfg.Templates) {
+		path := "templates[" + name + "]"
+		t, err := parseTemplate(name, cfg.Templates[name], funcs)
+		if err != nil {
+			c.templateError(path, err)
+			continue
+		}
+		rs.templates[name] = t
+	}
+	opts := rs.exprOptions()
+	used := map[string]bool{}
+	for i, r := range cfg.Rules {
+		cr := &rule{Rule: r, n: i, path: fmt.Sprintf("rules[%d]", i)}
+		cr.when = c.compileExpr(cr.path+".when", r.When, append(opts, expr.AsBool()), nil)
+		cr.toExpr = c.compileExpr(cr.path+".to_expr", r.ToExpr, opts, stringOrList)
+		cr.atExpr = c.compileExpr(cr.path+".at_expr", r.AtExpr, opts, stringOrList)
+		cr.templateExpr = c.compileExpr(cr.path+".template_expr", r.TemplateExpr, append(opts, expr.AsKind(reflect.String)), nil)
+		if r.Template != "" {
+			used[r.Template] = true
+			if t, ok := rs.templates[r.Template]; ok {
+				cr.tmpl = t
+			} else {
+				c.add(cr.path+".template", "unknown template %q%s", r.Template, c.knownTemplates(rs))
+			}
+		}
+		if r.TemplateExpr != "" {
+			// Any template may be chosen at run time.
+			for name := range cfg.Templates {
+				used[name] = true
+			}
+		}
+		rs.rules = append(rs.rules, cr)
+	}
+	for _, name := range sortedKeys(cfg.Templates) {
+		if !used[name] {
+			c.warn("templates["+name+"]", "template %q is not used by any rule", name)
+		}
+	}
+	c.checkReachable(rs.rules)
+	rs.index = buildIndex(rs.rules)
+	if c.probs.Err() != nil {
+		return nil, c.probs
+	}
+	return rs, c.probs
+}
+
+type compiler struct {
+	cfg   *Config
+	probs Problems
+}
+
+func (c *compiler) add(path, format string, args ...any) {
+	c.probs = append(c.probs, Problem{File: c.cfg.File, Pos: c.cfg.PosOf(path), Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *compiler) warn(path, format string, args ...any) {
+	c.probs = append(c.probs, Problem{File: c.cfg.File, Pos: c.cfg.PosOf(path), Path: path, Msg: fmt.Sprintf(format, args...), Warning: true})
+}
+
+func (c *compiler) knownTemplates(rs *Ruleset) string {
+	names := sortedKeys(c.cfg.Templates)
+	if len(names) == 0 {
+		return " (no templates are defined; built-ins are named like github.default)"
+	}
+	return fmt.Sprintf(" (defined: %s)", strings.Join(names, ", "))
+}
+
+// stringOrList is the result check of to_expr and at_expr.
+var stringOrList = func(t reflect.Type) bool {
+	if t == nil {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.String, reflect.Interface:
+		return true
+	case reflect.Slice, reflect.Array:
+		k := t.Elem().Kind()
+		return k == reflect.String || k == reflect.Interface
+	}
+	return false
+}
+
+// compileExpr compiles src (empty: nil program). A compile error is
+// reported at the expression's place in the file, line and column.
+func (c *compiler) compileExpr(path, src string, opts []expr.Option, resultOK func(reflect.Type) bool) *vm.Program {
+	if strings.TrimSpace(src) == "" {
+		return nil
+	}
+	if len(src) > maxExprLen {
+		c.add(path, "expression is %d bytes long; the limit is %d", len(src), maxExprLen)
+		return nil
+	}
+	prog, err := expr.Compile(src, opts...)
+	if err != nil {
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			c.probs = append(c.probs, Problem{File: c.cfg.File, Pos: c.exprPos(path, fe), Path: path,
+				Msg: exprMessage(fe)})
+		} else {
+			c.add(path, "%v", err)
+		}
+		return nil
+	}
+	if resultOK != nil {
+		if t := prog.Node().Type(); !resultOK(t) {
+			c.add(path, "must give a string or a list of strings, not %v", t)
+			return nil
+		}
+	}
+	return prog
+}
+
+// exprPos maps an error's place inside an expression to the file: the
+// expression's value starts at the YAML node's position.
+func (c *compiler) exprPos(path string, fe *file.Error) Pos {
+	start := c.cfg.PosOf(path)
+	if start.Line == 0 {
+		return start
+	}
+	style := c.cfg.styles[path]
+	switch style {
+	case yaml.LiteralStyle, yaml.FoldedStyle:
+		// The text starts on the line after the indicator.
+		return Pos{Line: start.Line + fe.Line, Column: c.cfg.indents[path] + fe.Column + 1}
+	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		if fe.Line <= 1 {
+			return Pos{Line: start.Line, Column: start.Column + 1 + fe.Column}
+		}
+	default:
+		if fe.Line <= 1 {
+			return Pos{Line: start.Line, Column: start.Column + fe.Column}
+		}
+	}
+	return Pos{Line: start.Line + fe.Line - 1, Column: fe.Column + 1}
+}
+
+// exprMessage is expr's message with its snippet, which shows the caret
+// under the column.
+func exprMessage(fe *file.Error) string {
+	msg := fe.Message
+	if fe.Snippet != "" {
+		msg += fe.Snippet
+	}
+	return msg
+}
+
+// checkReachable warns about rules after a catch-all that stops.
+func (c *compiler) checkReachable(rules []*rule) {
+	for i, r := range rules {
+		if r.When == "" && !r.Continue && r.when == nil && i+1 < len(rules) {
+			c.warn(rules[i+1].path, "rule %q can never match: rule %q before it matches every event and has no `continue: true`", rules[i+1].Name, r.Name)
+			return
+		}
+	}
+}
+
+// Templates returns the names of every template, built-in and defined.
+func (rs *Ruleset) Templates() []string { return sortedKeys(rs.templates) }
+
+func (rs *Ruleset) exprOptions() []expr.Option {
+	return []expr.Option{
+		expr.Env(Event{}),
+		expr.MaxNodes(maxExprNodes),
+		expr.Function("contacts_by_github", rs.contactsByGitHub, new(func(any) []string)),
+	}
+}
+
+// contactsByGitHub maps GitHub users (logins, or user objects with a
+// login, as in pull_request.requested_reviewers) to contact names; users
+// without a contact are left out.
+func (rs *Ruleset) contactsByGitHub(args ...any) (any, error) {
+	var out []string
+	add := func(v any) {
+		login, _ := v.(string)
+		if m, ok := v.(map[string]any); ok {
+			login, _ = m["login"].(string)
+		}
+		if name, ok := rs.byGitHub[strings.ToLower(login)]; ok {
+			out = append(out, name)
+		}
+	}
+	switch v := args[0].(type) {
+	case []any:
+		for _, x := range v {
+			add(x)
+		}
+	case []string:
+		for _, x := range v {
+			add(x)
+		}
+	default:
+		add(v)
+	}
+	return out, nil
+}
+
+// templateError reports a template parse error at the template's place.
+func (c *compiler) templateError(path string, err error) {
+	c.add(path, "%v", err)
+}
+
+// placeholder to keep template imported until render.go uses it.
+var _ = template.New

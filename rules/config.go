@@ -1,0 +1,214 @@
+package rules
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole config file. Key names are the contract with users:
+// see rules.example.yaml and README.md.
+type Config struct {
+	Gewe      GeweConfig          `yaml:"gewe"`
+	Server    ServerConfig        `yaml:"server"`
+	Timezone  string              `yaml:"timezone"`
+	Language  string              `yaml:"language" validate:"omitempty,oneof=zh en"`
+	Storage   StorageConfig       `yaml:"storage"`
+	Delivery  DeliveryConfig      `yaml:"delivery"`
+	Dedup     DedupConfig         `yaml:"dedup"`
+	Limits    LimitsConfig        `yaml:"limits"`
+	Sources   map[string]Source   `yaml:"sources" validate:"dive"`
+	Contacts  map[string]Contact  `yaml:"contacts" validate:"dive"`
+	Templates map[string]Template `yaml:"templates"`
+	Rules     []Rule              `yaml:"rules" validate:"dive"`
+
+	// DryRun is true when no GeWe token is set: messages are logged, not sent.
+	DryRun bool `yaml:"-"`
+	// File is the path the config was read from, for messages.
+	File string `yaml:"-"`
+
+	pos     map[string]Pos // path -> position, for problems found later
+	styles  map[string]yaml.Style
+	indents map[string]int
+	unset   map[string][]string // path -> ${VARS} that were unset there
+}
+
+// PosOf returns the position of the value at path (e.g. rules[2].when).
+func (c *Config) PosOf(path string) Pos { return lookupPos(c.pos, path) }
+
+// GeweConfig is how to reach the GeWe API.
+type GeweConfig struct {
+	BaseURL string   `yaml:"base_url" validate:"omitempty,url"`
+	Token   Secret   `yaml:"token"`
+	AppID   string   `yaml:"app_id"`
+	API     string   `yaml:"api" validate:"omitempty,oneof=v1 v2"`
+	Timeout Duration `yaml:"timeout"`
+}
+
+// ServerConfig is the HTTP server.
+type ServerConfig struct {
+	Listen       string   `yaml:"listen"`
+	AdminToken   Secret   `yaml:"admin_token"`
+	ReadTimeout  Duration `yaml:"read_timeout"`
+	WriteTimeout Duration `yaml:"write_timeout"`
+	IdleTimeout  Duration `yaml:"idle_timeout"`
+}
+
+// StorageConfig is the embedded outbox.
+type StorageConfig struct {
+	Path      string   `yaml:"path"`
+	Retention Duration `yaml:"retention"`
+}
+
+// DeliveryConfig is how the sender paces and retries. Defaults follow the
+// GeWe etiquette that keeps a personal account from being restricted.
+type DeliveryConfig struct {
+	PerMinute        int      `yaml:"per_minute" validate:"gte=0"`
+	RecipientsPerMin int      `yaml:"recipients_per_minute" validate:"gte=0"`
+	PersonGap        Duration `yaml:"person_gap"`
+	GroupGapMin      Duration `yaml:"group_gap_min"`
+	GroupGapMax      Duration `yaml:"group_gap_max"`
+	DailyCap         int      `yaml:"daily_cap" validate:"gte=0"`
+	MaxAttempts      int      `yaml:"max_attempts" validate:"gte=0"`
+	MaxAge           Duration `yaml:"max_age"`
+	OnTimeout        string   `yaml:"on_timeout" validate:"omitempty,oneof=retry drop"`
+	Coalesce         *bool    `yaml:"coalesce"`
+	InitialBackoff   Duration `yaml:"initial_backoff"`
+	MaxBackoff       Duration `yaml:"max_backoff"`
+}
+
+// DedupConfig is the de-duplication window for redeliveries and HA peers.
+type DedupConfig struct {
+	Window Duration `yaml:"window"`
+}
+
+// LimitsConfig bounds what one webhook can cost.
+type LimitsConfig struct {
+	TextBytes   int   `yaml:"text_bytes" validate:"gte=0"`
+	MaxParts    int   `yaml:"max_parts" validate:"gte=0"`
+	GitHubBody  int64 `yaml:"github_body_bytes" validate:"gte=0"`
+	BodyBytes   int64 `yaml:"body_bytes" validate:"gte=0"`
+	RenderBytes int   `yaml:"render_bytes" validate:"gte=0"`
+	TracesKept  int   `yaml:"traces_per_source" validate:"gte=0"`
+}
+
+// Source is one webhook endpoint, POST /hooks/<name>.
+type Source struct {
+	Type        string     `yaml:"type" validate:"required,oneof=github alertmanager generic"`
+	Secret      Secret     `yaml:"secret"`       // github: X-Hub-Signature-256; generic: HMAC
+	BearerToken Secret     `yaml:"bearer_token"` // alertmanager, generic
+	BasicAuth   *BasicAuth `yaml:"basic_auth"`   // alertmanager
+	HMACHeader  string     `yaml:"hmac_header"`  // generic; default X-Signature-256
+	BodyBytes   int64      `yaml:"body_bytes" validate:"gte=0"`
+}
+
+// BasicAuth is what Alertmanager's http_config.basic_auth sends.
+type BasicAuth struct {
+	Username string `yaml:"username"`
+	Password Secret `yaml:"password"`
+}
+
+// Contact is a person or group rules can name instead of a raw id.
+type Contact struct {
+	Wxid   string `yaml:"wxid" validate:"required"`
+	Name   string `yaml:"name"`   // nickname written after @ in mentions
+	GitHub string `yaml:"github"` // GitHub login, for contacts_by_github
+}
+
+// Rule routes matching events to recipients with a template.
+type Rule struct {
+	Name         string   `yaml:"name" validate:"required"`
+	When         string   `yaml:"when"`
+	To           []string `yaml:"to"`
+	ToExpr       string   `yaml:"to_expr"`
+	At           []string `yaml:"at"`
+	AtExpr       string   `yaml:"at_expr"`
+	Template     string   `yaml:"template"`
+	TemplateExpr string   `yaml:"template_expr"`
+	Continue     bool     `yaml:"continue"`
+	SplitAlerts  bool     `yaml:"split_alerts"`
+}
+
+// Template is either a text template (a plain string in YAML), a link
+// card, or a raw <appmsg> template.
+type Template struct {
+	Text   string    `yaml:"text"`
+	Link   *LinkCard `yaml:"link"`
+	AppMsg string    `yaml:"appmsg"`
+}
+
+// LinkCard is an appmsg of type 5; every field is a text template and the
+// bridge escapes the results.
+type LinkCard struct {
+	Title    string `yaml:"title"`
+	Des      string `yaml:"des"`
+	URL      string `yaml:"url"`
+	ThumbURL string `yaml:"thumb_url"`
+}
+
+// UnmarshalYAML accepts a plain string as a text template.
+func (t *Template) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		t.Text = n.Value
+		return nil
+	}
+	type plain Template
+	return n.Decode((*plain)(t))
+}
+
+// Secret is a string that never prints: logs and errors show <secret>.
+type Secret string
+
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "<secret>"
+}
+
+// MarshalJSON keeps secrets out of JSON dumps of the config.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(strconv.Quote(s.String())), nil }
+
+// Duration is a time.Duration that also accepts days ("7d", "1d12h").
+type Duration time.Duration
+
+// D returns the duration as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// UnmarshalYAML parses Go durations plus a leading day count.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseDuration(n.Value)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ParseDuration parses "15s", "2h30m", "7d" and "1d12h".
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	var days time.Duration
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		n, err := strconv.Atoi(s[:i])
+		if err != nil {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		days = time.Duration(n) * 24 * time.Hour
+		s = s[i+1:]
+		if s == "" {
+			return days, nil
+		}
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (use e.g. 30s, 5m, 2h, 7d)", s)
+	}
+	return days + v, nil
+}

@@ -1,0 +1,209 @@
+package rules
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/template"
+)
+
+// tmpl is a compiled template: text, a link card, or a raw appmsg.
+type tmpl struct {
+	name   string
+	text   *template.Template
+	appmsg *template.Template
+	link   *linkTmpl
+}
+
+type linkTmpl struct {
+	title, des, url, thumb *template.Template
+}
+
+func parseTemplate(name string, t Template, funcs template.FuncMap) (*tmpl, error) {
+	parse := func(part, src string) (*template.Template, error) {
+		tn := name
+		if part != "" {
+			tn += "." + part
+		}
+		return template.New(tn).Funcs(funcs).Option("missingkey=zero").Parse(src)
+	}
+	out := &tmpl{name: name}
+	var err error
+	switch {
+	case t.Link != nil:
+		l := &linkTmpl{}
+		for _, p := range []struct {
+			dst  **template.Template
+			part string
+			src  string
+		}{{&l.title, "title", t.Link.Title}, {&l.des, "des", t.Link.Des}, {&l.url, "url", t.Link.URL}, {&l.thumb, "thumb_url", t.Link.ThumbURL}} {
+			if *p.dst, err = parse(p.part, p.src); err != nil {
+				return nil, err
+			}
+		}
+		out.link = l
+	case t.AppMsg != "":
+		out.appmsg, err = parse("", t.AppMsg)
+	default:
+		out.text, err = parse("", t.Text)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// errTooLong is returned when a template's output passes the limit.
+var errTooLong = errors.New("template output is over the size limit")
+
+// limitedBuffer is a bytes.Buffer that refuses to grow past max, so a
+// template ranging over a huge payload fails instead of eating memory.
+type limitedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		return 0, errTooLong
+	}
+	return b.Buffer.Write(p)
+}
+
+// execute runs t on data. text/template prints a missing map key as
+// "<no value>" even with missingkey=zero (the zero value of an interface
+// is nil); like Helm, the bridge removes it so a message never shows it.
+func execute(t *template.Template, data any, max int) (string, error) {
+	buf := limitedBuffer{max: max}
+	if err := t.Execute(&buf, data); err != nil {
+		if errors.Is(err, errTooLong) {
+			return "", fmt.Errorf("%s: output over %d bytes", t.Name(), max)
+		}
+		return "", err
+	}
+	out := buf.String()
+	if strings.Contains(out, "<no value>") {
+		out = strings.ReplaceAll(out, "<no value>", "")
+	}
+	return out, nil
+}
+
+// render runs a template: text for text templates, xml for cards.
+func (t *tmpl) render(data any, max int) (text, xmlOut string, err error) {
+	switch {
+	case t.link != nil:
+		var f [4]string
+		for i, pt := range []*template.Template{t.link.title, t.link.des, t.link.url, t.link.thumb} {
+			if f[i], err = execute(pt, data, max); err != nil {
+				return "", "", err
+			}
+		}
+		return "", LinkCardXML(strings.TrimSpace(f[0]), strings.TrimSpace(f[1]), strings.TrimSpace(f[2]), strings.TrimSpace(f[3])), nil
+	case t.appmsg != nil:
+		out, err := execute(t.appmsg, data, max)
+		if err != nil {
+			return "", "", err
+		}
+		out = strings.TrimSpace(out)
+		if err := checkAppMsg(out); err != nil {
+			return "", "", fmt.Errorf("%s: %w", t.name, err)
+		}
+		return "", out, nil
+	default:
+		out, err := execute(t.text, data, max)
+		return strings.TrimSpace(out), "", err
+	}
+}
+
+// LinkCardXML builds the <appmsg> of a link card (type 5). Every value is
+// escaped: a "&" in a URL or a "<" in a title cannot break the card.
+func LinkCardXML(title, des, url, thumbURL string) string {
+	var b strings.Builder
+	b.Grow(96 + len(title) + len(des) + len(url) + len(thumbURL))
+	b.WriteString(`<appmsg appid="" sdkver="0"><title>`)
+	escapeXML(&b, title)
+	b.WriteString(`</title><des>`)
+	escapeXML(&b, des)
+	b.WriteString(`</des><type>5</type><url>`)
+	escapeXML(&b, url)
+	b.WriteString(`</url><thumburl>`)
+	escapeXML(&b, thumbURL)
+	b.WriteString(`</thumburl></appmsg>`)
+	return b.String()
+}
+
+// escapeXML writes s escaped for element text and attribute values. Runes
+// XML 1.0 forbids (most control characters) are dropped: a card with one
+// is rejected by the parser on the other side.
+func escapeXML(b *strings.Builder, s string) {
+	for _, r := range s {
+		switch r {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '"':
+			b.WriteString("&quot;")
+		case '\'':
+			b.WriteString("&apos;")
+		default:
+			if isXMLChar(r) {
+				b.WriteRune(r)
+			}
+		}
+	}
+}
+
+func isXMLChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD ||
+		r >= 0x10000 && r <= 0x10FFFF
+}
+
+// EscapeXML returns s escaped for XML; the `xml` template function.
+func EscapeXML(s string) string {
+	var b strings.Builder
+	escapeXML(&b, s)
+	return b.String()
+}
+
+// checkAppMsg requires well-formed XML with one <appmsg> root.
+func checkAppMsg(s string) error {
+	d := xml.NewDecoder(strings.NewReader(s))
+	depth, roots := 0, 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("appmsg is not well-formed XML: %v (escape values with {{ xml ... }})", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if depth == 0 {
+				roots++
+				if t.Name.Local != "appmsg" {
+					return fmt.Errorf("appmsg template must produce an <appmsg> element, not <%s>", t.Name.Local)
+				}
+			}
+			depth++
+		case xml.EndElement:
+			depth--
+		case xml.CharData:
+			if depth == 0 && len(bytes.TrimSpace(t)) > 0 {
+				return errors.New("appmsg template has text outside <appmsg>")
+			}
+		}
+	}
+	if roots != 1 {
+		return fmt.Errorf("appmsg template must produce exactly one <appmsg> element, got %d", roots)
+	}
+	return nil
+}

@@ -1,0 +1,378 @@
+package rules
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/expr-lang/expr/vm"
+)
+
+// Result is what the rules made of one event.
+type Result struct {
+	Matched  []string     // names of the rules that matched, in order
+	Messages []Message    // rendered, one per recipient (and part)
+	Errors   []*RuleError // rules that failed at run time: not matched, or no message
+}
+
+// RuleError is a rule that failed for one event. A failing `when` counts
+// as not matched; a failing recipient list or template loses that rule's
+// messages for the event, and nothing else.
+type RuleError struct {
+	Rule  string `json:"rule"`
+	Stage string `json:"stage"` // when, to_expr, at_expr, template_expr, template
+	Err   error  `json:"-"`
+}
+
+func (e *RuleError) Error() string {
+	return fmt.Sprintf("rule %q: %s: %v", e.Rule, e.Stage, e.Err)
+}
+
+// Verdicts of a rule in a trace.
+const (
+	Matched    = "matched"
+	NotMatched = "not matched"
+	Errored    = "error"
+	NotReached = "not reached" // an earlier rule matched without continue
+)
+
+// Trace is everything the rules did with one event, for `gewe-bridge
+// test`, dry runs and the trace API.
+type Trace struct {
+	Source   string      `json:"source"`
+	Event    string      `json:"event"`
+	Action   string      `json:"action,omitempty"`
+	ID       string      `json:"id"`
+	Rules    []RuleTrace `json:"rules"`
+	Messages []Message   `json:"messages"`
+}
+
+// RuleTrace is one rule's part in a trace.
+type RuleTrace struct {
+	Name     string   `json:"name"`
+	Verdict  string   `json:"verdict"`
+	Error    string   `json:"error,omitempty"`
+	Stage    string   `json:"stage,omitempty"`
+	Template string   `json:"template,omitempty"`
+	To       []string `json:"to,omitempty"`
+	At       []string `json:"at,omitempty"`
+	Notes    []string `json:"notes,omitempty"`
+}
+
+// Route evaluates the rules in order against ev and renders the messages
+// of those that match. The first match wins unless it has continue: true.
+func (rs *Ruleset) Route(ev *Event) *Result {
+	res := &Result{}
+	var buf [64]int
+	v := rs.vms.Get().(*vm.VM)
+	defer rs.vms.Put(v)
+	var data map[string]any
+	for _, n := range rs.index.candidates(ev, buf[:0]) {
+		r := rs.rules[n]
+		ok, err := rs.matches(v, r, ev)
+		if err != nil {
+			res.Errors = append(res.Errors, err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		res.Matched = append(res.Matched, r.Name)
+		if data == nil {
+			data = ev.Vars()
+		}
+		msgs, err := rs.messages(v, r, ev, data, nil)
+		if err != nil {
+			res.Errors = append(res.Errors, err)
+		}
+		res.Messages = append(res.Messages, msgs...)
+		if !r.Continue {
+			break
+		}
+	}
+	return res
+}
+
+// Trace is Route that records every rule's verdict. It evaluates every
+// rule, not only the index's candidates, so the trace shows all of them.
+func (rs *Ruleset) Trace(ev *Event) *Trace {
+	tr := &Trace{Source: ev.Source, Event: ev.Event, Action: ev.Action, ID: ev.ID, Messages: []Message{}}
+	v := rs.vms.Get().(*vm.VM)
+	defer rs.vms.Put(v)
+	data := ev.Vars()
+	stopped := ""
+	for _, r := range rs.rules {
+		rt := RuleTrace{Name: r.Name}
+		switch ok, err := rs.matches(v, r, ev); {
+		case stopped != "":
+			rt.Verdict = NotReached
+			rt.Notes = append(rt.Notes, fmt.Sprintf("rule %q matched first and has no continue: true", stopped))
+		case err != nil:
+			rt.Verdict, rt.Stage, rt.Error = Errored, err.Stage, err.Err.Error()
+		case !ok:
+			rt.Verdict = NotMatched
+		default:
+			rt.Verdict = Matched
+			msgs, err := rs.messages(v, r, ev, data, &rt)
+			if err != nil {
+				rt.Stage, rt.Error = err.Stage, err.Err.Error()
+			}
+			tr.Messages = append(tr.Messages, msgs...)
+			if !r.Continue {
+				stopped = r.Name
+			}
+		}
+		tr.Rules = append(tr.Rules, rt)
+	}
+	return tr
+}
+
+func (rs *Ruleset) matches(v *vm.VM, r *rule, ev *Event) (bool, *RuleError) {
+	if r.when == nil {
+		return true, nil
+	}
+	out, err := v.Run(r.when, ev)
+	if err != nil {
+		return false, &RuleError{Rule: r.Name, Stage: "when", Err: err}
+	}
+	b, _ := out.(bool)
+	return b, nil
+}
+
+// messages resolves a matched rule's recipients, mentions and template and
+// renders one message per recipient. rt, when not nil, records the steps.
+func (rs *Ruleset) messages(v *vm.VM, r *rule, ev *Event, data map[string]any, rt *RuleTrace) ([]Message, *RuleError) {
+	fail := func(stage string, err error) ([]Message, *RuleError) {
+		return nil, &RuleError{Rule: r.Name, Stage: stage, Err: err}
+	}
+	var notes []string
+	to, err := rs.recipients(v, r, ev, &notes)
+	if err != nil {
+		return fail("to_expr", err)
+	}
+	at, err := rs.mentions(v, r, ev, &notes)
+	if err != nil {
+		return fail("at_expr", err)
+	}
+	t, err := rs.template(v, r, ev)
+	if err != nil {
+		return fail("template_expr", err)
+	}
+	if rt != nil {
+		rt.Template = t.name
+		for _, m := range at {
+			rt.At = append(rt.At, m.wxid)
+		}
+		rt.To = to
+		defer func() { rt.Notes = append(rt.Notes, notes...) }()
+	}
+	if len(to) == 0 {
+		notes = append(notes, "no recipients: nothing to send")
+		return nil, nil
+	}
+	datas := []map[string]any{data}
+	if r.SplitAlerts && len(ev.Alerts) > 1 {
+		datas = splitAlerts(data, ev.Alerts)
+	}
+	var out []Message
+	for _, d := range datas {
+		text, xmlOut, err := t.render(d, rs.cfg.Limits.RenderBytes)
+		if err != nil {
+			return out, &RuleError{Rule: r.Name, Stage: "template", Err: err}
+		}
+		for _, wxid := range to {
+			out = append(out, rs.compose(r.Name, wxid, text, xmlOut, at, ev, &notes)...)
+		}
+	}
+	return out, nil
+}
+
+// compose builds the messages for one recipient: mentions only in groups,
+// long text split into parts.
+func (rs *Ruleset) compose(rule, to, text, xmlOut string, at []mention, ev *Event, notes *[]string) []Message {
+	if xmlOut != "" {
+		if len(at) > 0 {
+			*notes = append(*notes, "mentions are dropped: an app card cannot mention anyone")
+		}
+		return []Message{{Rule: rule, To: to, XML: xmlOut}}
+	}
+	var wxids []string
+	if len(at) > 0 {
+		if IsGroup(to) {
+			text, wxids = withMentions(text, at)
+		} else {
+			*notes = append(*notes, fmt.Sprintf("mentions dropped for %s: a mention only works in a group", to))
+			slog.Warn("mention in a direct chat dropped", "rule", rule, "to", to)
+		}
+	}
+	parts := Split(text, rs.cfg.Limits.TextBytes, rs.cfg.Limits.MaxParts, EventLink(ev))
+	msgs := make([]Message, len(parts))
+	for i, p := range parts {
+		msgs[i] = Message{Rule: rule, To: to, Text: p}
+		if i == 0 {
+			msgs[i].At = wxids
+		}
+	}
+	return msgs
+}
+
+// mention is one resolved @-mention.
+type mention struct {
+	wxid string
+	name string // "" for a raw wxid: only the at list carries it
+}
+
+// withMentions writes "@name" for each mention the text does not already
+// contain, on a first line, and returns the at list. WeChat shows a
+// mention only when both are present.
+func withMentions(text string, at []mention) (string, []string) {
+	var head strings.Builder
+	wxids := make([]string, 0, len(at))
+	for _, m := range at {
+		wxids = append(wxids, m.wxid)
+		if m.name == "" || strings.Contains(text, "@"+m.name) {
+			continue
+		}
+		head.WriteString("@")
+		head.WriteString(m.name)
+		head.WriteString(" ")
+	}
+	if head.Len() == 0 {
+		return text, wxids
+	}
+	return strings.TrimRight(head.String(), " ") + "\n" + text, wxids
+}
+
+func (rs *Ruleset) recipients(v *vm.VM, r *rule, ev *Event, notes *[]string) ([]string, error) {
+	names := r.To
+	if r.toExpr != nil {
+		out, err := v.Run(r.toExpr, ev)
+		if err != nil {
+			return nil, err
+		}
+		names = append(append([]string{}, names...), toStrings(out)...)
+	}
+	seen := make(map[string]bool, len(names))
+	ids := make([]string, 0, len(names))
+	for _, name := range names {
+		id := name
+		if c, ok := rs.cfg.Contacts[name]; ok {
+			id = c.Wxid
+		} else if !IsRawID(name) {
+			*notes = append(*notes, fmt.Sprintf("unknown contact %q skipped", name))
+			slog.Warn("unknown recipient skipped", "rule", r.Name, "recipient", name)
+			continue
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+func (rs *Ruleset) mentions(v *vm.VM, r *rule, ev *Event, notes *[]string) ([]mention, error) {
+	names := r.At
+	if r.atExpr != nil {
+		out, err := v.Run(r.atExpr, ev)
+		if err != nil {
+			return nil, err
+		}
+		names = append(append([]string{}, names...), toStrings(out)...)
+	}
+	var at []mention
+	seen := map[string]bool{}
+	for _, name := range names {
+		var m mention
+		switch c, ok := rs.cfg.Contacts[name]; {
+		case name == MentionAll:
+			m = mention{wxid: "notify@all", name: "所有人"}
+		case ok:
+			m = mention{wxid: c.Wxid, name: c.Name}
+		case strings.HasPrefix(name, "wxid_"):
+			m = mention{wxid: name}
+		default:
+			*notes = append(*notes, fmt.Sprintf("unknown contact %q not mentioned", name))
+			continue
+		}
+		if !seen[m.wxid] {
+			seen[m.wxid] = true
+			at = append(at, m)
+		}
+	}
+	return at, nil
+}
+
+func (rs *Ruleset) template(v *vm.VM, r *rule, ev *Event) (*tmpl, error) {
+	if r.tmpl != nil {
+		return r.tmpl, nil
+	}
+	if r.templateExpr != nil {
+		out, err := v.Run(r.templateExpr, ev)
+		if err != nil {
+			return nil, err
+		}
+		name, _ := out.(string)
+		if t, ok := rs.templates[name]; ok {
+			return t, nil
+		}
+		return nil, fmt.Errorf("template_expr gave %q, which is not a template", name)
+	}
+	return rs.templates[DefaultTemplate(ev, rs.templates)], nil
+}
+
+// toStrings accepts what to_expr and at_expr may give: a string or a list.
+func toStrings(v any) []string {
+	switch t := v.(type) {
+	case string:
+		if t == "" {
+			return nil
+		}
+		return []string{t}
+	case []string:
+		return t
+	case []any:
+		out := make([]string, 0, len(t))
+		for _, x := range t {
+			if s, ok := x.(string); ok && s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// splitAlerts gives one template data per alert, as split_alerts asks:
+// alerts holds that alert only, and status and labels are its own.
+func splitAlerts(data map[string]any, alerts []any) []map[string]any {
+	out := make([]map[string]any, 0, len(alerts))
+	for _, a := range alerts {
+		d := make(map[string]any, len(data))
+		for k, v := range data {
+			d[k] = v
+		}
+		d["alerts"] = []any{a}
+		if am, ok := a.(map[string]any); ok {
+			if s, ok := am["status"].(string); ok {
+				d["status"] = s
+			}
+			if l, ok := am["labels"].(map[string]any); ok {
+				labels := make(map[string]string, len(l))
+				for k, v := range l {
+					labels[k] = fmt.Sprint(v)
+				}
+				d["labels"] = labels
+			}
+			if an, ok := am["annotations"].(map[string]any); ok {
+				anns := make(map[string]string, len(an))
+				for k, v := range an {
+					anns[k] = fmt.Sprint(v)
+				}
+				d["annotations"] = anns
+			}
+		}
+		out = append(out, d)
+	}
+	return out
+}
