@@ -33,6 +33,7 @@ type Config struct {
 	pos     map[string]Pos // path -> position, for problems found later
 	styles  map[string]yaml.Style
 	indents map[string]int
+	lines   []string            // the file's lines, to place errors inside expressions
 	unset   map[string][]string // path -> ${VARS} that were unset there
 }
 
@@ -78,6 +79,7 @@ type DeliveryConfig struct {
 	Coalesce         *bool    `yaml:"coalesce"`
 	InitialBackoff   Duration `yaml:"initial_backoff"`
 	MaxBackoff       Duration `yaml:"max_backoff"`
+	Pause            Duration `yaml:"pause"` // first pause of an offline account; doubles up to 10m
 }
 
 // DedupConfig is the de-duplication window for redeliveries and HA peers.
@@ -182,7 +184,9 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := ParseDuration(n.Value)
 	if err != nil {
-		return err
+		// A *yaml.TypeError carries the place and lets decoding go on to
+		// report the other problems.
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: column %d: %v", n.Line, n.Column, err)}}
 	}
 	*d = Duration(v)
 	return nil

@@ -58,6 +58,7 @@ func applyDefaults(c *Config) {
 	}
 	setDur(&d.InitialBackoff, 2*time.Second)
 	setDur(&d.MaxBackoff, 5*time.Minute)
+	setDur(&d.Pause, 30*time.Second)
 
 	setDur(&c.Dedup.Window, 10*time.Minute)
 

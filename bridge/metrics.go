@@ -1,0 +1,166 @@
+package bridge
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the bridge's Prometheus metrics. A nil *Metrics records
+// nothing, so tests and tools need not register any.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	webhooks      *prometheus.CounterVec
+	authFailures  *prometheus.CounterVec
+	ruleMatches   *prometheus.CounterVec
+	ruleErrors    *prometheus.CounterVec
+	queued        prometheus.Counter
+	sentTotal     prometheus.Counter
+	retriedTotal  prometheus.Counter
+	deadTotal     prometheus.Counter
+	duplicates    prometheus.Counter
+	coalesced     prometheus.Counter
+	sendLatency   prometheus.Histogram
+	sendFailures  *prometheus.CounterVec
+	senderPaused  *prometheus.GaugeVec
+	reloadSuccess prometheus.Gauge
+	reloadTime    prometheus.Gauge
+}
+
+// NewMetrics registers the bridge's metrics, plus Go and process ones.
+func NewMetrics() *Metrics {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	const ns = "gewe_bridge"
+	m := &Metrics{
+		Registry: r,
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "webhooks_received_total",
+			Help: "Webhooks received, by source, event and HTTP answer."}, []string{"source", "event", "code"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "webhook_auth_failures_total",
+			Help: "Webhooks refused for bad or missing credentials."}, []string{"source"}),
+		ruleMatches: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "rule_matches_total",
+			Help: "Events matched, by rule."}, []string{"rule"}),
+		ruleErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "rule_errors_total",
+			Help: "Rule failures at run time, by rule and stage (when, to_expr, at_expr, template_expr, template)."}, []string{"rule", "stage"}),
+		queued: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "messages_queued_total",
+			Help: "Messages accepted into the outbox."}),
+		sentTotal: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "messages_sent_total",
+			Help: "Messages delivered to GeWe."}),
+		retriedTotal: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "messages_retried_total",
+			Help: "Failed sends scheduled for another attempt."}),
+		deadTotal: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "messages_dead_lettered_total",
+			Help: "Messages given up."}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "webhooks_deduplicated_total",
+			Help: "Webhooks answered as duplicates, sending nothing."}),
+		coalesced: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "messages_coalesced_total",
+			Help: "Messages merged into another message to the same recipient."}),
+		sendLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "gewe_request_duration_seconds",
+			Help: "GeWe API call latency.", Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 15, 30}}),
+		sendFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "gewe_request_failures_total",
+			Help: "Failed GeWe API calls, by kind."}, []string{"kind"}),
+		senderPaused: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "sender_paused",
+			Help: "1 while an account's sender is paused (offline, token or risk control)."}, []string{"account"}),
+		reloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "config_last_reload_successful",
+			Help: "Whether the last config reload succeeded."}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "config_last_reload_success_timestamp_seconds",
+			Help: "Time of the last successful config load."}),
+	}
+	r.MustRegister(m.webhooks, m.authFailures, m.ruleMatches, m.ruleErrors, m.queued, m.sentTotal, m.retriedTotal,
+		m.deadTotal, m.duplicates, m.coalesced, m.sendLatency, m.sendFailures, m.senderPaused, m.reloadSuccess, m.reloadTime)
+	return m
+}
+
+func (m *Metrics) webhook(source, event string, code int) {
+	if m != nil {
+		m.webhooks.WithLabelValues(source, event, strconv.Itoa(code)).Inc()
+		if code == 401 {
+			m.authFailures.WithLabelValues(source).Inc()
+		}
+	}
+}
+
+func (m *Metrics) routed(matched []string, errs []ruleErr) {
+	if m == nil {
+		return
+	}
+	for _, r := range matched {
+		m.ruleMatches.WithLabelValues(r).Inc()
+	}
+	for _, e := range errs {
+		m.ruleErrors.WithLabelValues(e.rule, e.stage).Inc()
+	}
+}
+
+type ruleErr struct{ rule, stage string }
+
+func (m *Metrics) accepted(n int) {
+	if m != nil {
+		m.queued.Add(float64(n))
+	}
+}
+
+func (m *Metrics) duplicate() {
+	if m != nil {
+		m.duplicates.Inc()
+	}
+}
+
+func (m *Metrics) sent(n int) {
+	if m != nil {
+		m.sentTotal.Add(float64(n))
+		m.coalesced.Add(float64(n - 1))
+	}
+}
+
+func (m *Metrics) retried(n int) {
+	if m != nil {
+		m.retriedTotal.Add(float64(n))
+	}
+}
+
+func (m *Metrics) dead(n int) {
+	if m != nil {
+		m.deadTotal.Add(float64(n))
+	}
+}
+
+func (m *Metrics) observeSend(start time.Time, err error) {
+	if m == nil {
+		return
+	}
+	m.sendLatency.Observe(time.Since(start).Seconds())
+	if err != nil {
+		kind := "other"
+		if ge, ok := gewe.AsError(err); ok {
+			kind = ge.Kind.String()
+		}
+		m.sendFailures.WithLabelValues(kind).Inc()
+	}
+}
+
+func (m *Metrics) paused(account string, p bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if p {
+		v = 1
+	}
+	m.senderPaused.WithLabelValues(account).Set(v)
+}
+
+func (m *Metrics) reloaded(ok bool) {
+	if m == nil {
+		return
+	}
+	if ok {
+		m.reloadSuccess.Set(1)
+		m.reloadTime.SetToCurrentTime()
+	} else {
+		m.reloadSuccess.Set(0)
+	}
+}

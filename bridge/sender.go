@@ -1,0 +1,244 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
+	"github.com/gewe-bridge/gewe-bridge/rules"
+)
+
+// Client sends one message; gewe.Client is the real one. The contract is
+// Alertmanager's: retry says whether a failure is worth another try.
+type Client interface {
+	Send(ctx context.Context, m gewe.Message) (retry bool, err error)
+}
+
+// Sender delivers one account's messages from the outbox, one at a time:
+// never two sends in flight for an account, paced like a person.
+type Sender struct {
+	Account string
+	outbox  Outbox
+	client  Client
+	cfg     rules.DeliveryConfig
+	limits  rules.LimitsConfig
+	pacer   *Pacer
+	wake    chan struct{}
+	log     *slog.Logger
+	metrics *Metrics
+	now     func() time.Time
+
+	pause      time.Duration // current pause backoff after an account failure
+	pauseUntil time.Time
+}
+
+// coalesceSep separates notifications merged into one message.
+const coalesceSep = "\n\n"
+
+// NewSender returns the sender for one account.
+func NewSender(account string, outbox Outbox, client Client, cfg *rules.Config, m *Metrics, log *slog.Logger) *Sender {
+	return &Sender{
+		Account: account, outbox: outbox, client: client,
+		cfg: cfg.Delivery, limits: cfg.Limits,
+		pacer: NewPacer(cfg.Delivery), wake: make(chan struct{}, 1),
+		log: log.With("account", account), metrics: m, now: time.Now,
+	}
+}
+
+// Notify wakes the sender: new messages were accepted.
+func (s *Sender) Notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends until ctx is done. A send in flight when ctx ends is finished
+// (and its outcome recorded), so a shutdown does not turn a delivered
+// message into a duplicate.
+func (s *Sender) Run(ctx context.Context) {
+	for ctx.Err() == nil {
+		if wait := s.pauseUntil.Sub(s.now()); wait > 0 {
+			s.metrics.paused(s.Account, true)
+			s.sleep(ctx, wait, false)
+			continue
+		}
+		s.metrics.paused(s.Account, false)
+		due, err := s.outbox.Due(ctx, s.Account, s.now(), 256)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("reading the outbox failed", "err", err)
+				s.sleep(ctx, time.Second, false)
+			}
+			continue
+		}
+		if len(due) == 0 {
+			s.idle(ctx)
+			continue
+		}
+		batch := s.coalesce(due)
+		to := batch[0].Message.To
+		if wait := s.pacer.Wait(to, s.now()); wait > 0 {
+			s.sleep(ctx, wait, false)
+			continue // look again: more may have arrived to merge
+		}
+		s.send(ctx, batch)
+	}
+}
+
+// idle waits for the next due message, a Notify, or ctx.
+func (s *Sender) idle(ctx context.Context) {
+	next, ok, err := s.outbox.NextDue(ctx, s.Account)
+	wait := time.Minute
+	if err == nil && ok {
+		wait = max(next.Sub(s.now()), 0)
+	}
+	s.sleep(ctx, wait, true)
+}
+
+// sleep waits d, or until ctx ends; with wakeable, a Notify ends it too.
+func (s *Sender) sleep(ctx context.Context, d time.Duration, wakeable bool) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	var wake chan struct{}
+	if wakeable {
+		wake = s.wake
+	}
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	case <-wake:
+	}
+}
+
+// coalesce takes the oldest due message and, when it is text, the other
+// due text messages to the same recipient that fit with it in one message:
+// an alert storm to one group becomes a few long messages, not hundreds.
+func (s *Sender) coalesce(due []Queued) []Queued {
+	first := due[0]
+	if first.Message.IsApp() || s.cfg.Coalesce == nil || !*s.cfg.Coalesce {
+		return due[:1]
+	}
+	batch := []Queued{first}
+	size := len(first.Message.Text)
+	for _, q := range due[1:] {
+		if q.Message.To != first.Message.To || q.Message.IsApp() {
+			continue
+		}
+		if size+len(coalesceSep)+len(q.Message.Text) > s.limits.TextBytes {
+			break
+		}
+		size += len(coalesceSep) + len(q.Message.Text)
+		batch = append(batch, q)
+	}
+	return batch
+}
+
+// merge builds the one message that carries a batch.
+func merge(batch []Queued) gewe.Message {
+	m := batch[0].Message
+	if len(batch) == 1 {
+		return gewe.Message{To: m.To, Text: m.Text, At: m.At, XML: m.XML}
+	}
+	texts := make([]string, len(batch))
+	var at []string
+	for i, q := range batch {
+		texts[i] = q.Message.Text
+		for _, w := range q.Message.At {
+			if !slices.Contains(at, w) {
+				at = append(at, w)
+			}
+		}
+	}
+	return gewe.Message{To: m.To, Text: strings.Join(texts, coalesceSep), At: at}
+}
+
+// send makes one call and records its outcome for every message in batch.
+func (s *Sender) send(ctx context.Context, batch []Queued) {
+	ids := make([]int64, len(batch))
+	for i, q := range batch {
+		ids[i] = q.ID
+	}
+	msg := merge(batch)
+	// The call is not cut short by a shutdown: its own timeout bounds it.
+	start := s.now()
+	retry, err := s.client.Send(context.WithoutCancel(ctx), msg)
+	s.metrics.observeSend(start, err)
+	now := s.now()
+	s.pacer.Record(msg.To, now)
+	// Record the outcome even when shutting down.
+	rctx := context.WithoutCancel(ctx)
+	log := s.log.With("to", msg.To, "ids", ids, "event", batch[0].EventID)
+	if err == nil {
+		s.pause = 0
+		if err := s.outbox.Sent(rctx, ids, now); err != nil {
+			log.Error("recording a sent message failed; it may be sent again", "err", err)
+		}
+		s.metrics.sent(len(batch))
+		log.Info("sent", "messages", len(batch), "took", now.Sub(start).Round(time.Millisecond))
+		return
+	}
+	attempt := Attempt{At: now, Error: err.Error()}
+	ge, _ := gewe.AsError(err)
+	if ge != nil && ge.Pauses() {
+		s.pauseAccount(now, ge)
+	}
+	first := batch[0]
+	dead := ""
+	switch {
+	case ge != nil && ge.Timeout() && s.cfg.OnTimeout == "drop":
+		dead = "timed out and may have been delivered; not retried (delivery.on_timeout: drop)"
+	case !retry:
+		dead = "permanent failure"
+	case first.Attempts+1 >= s.cfg.MaxAttempts:
+		dead = fmt.Sprintf("gave up after %d attempts", first.Attempts+1)
+	case now.Sub(first.CreatedAt) >= s.cfg.MaxAge.D():
+		dead = fmt.Sprintf("gave up: older than delivery.max_age (%s)", s.cfg.MaxAge.D())
+	}
+	if dead != "" {
+		attempt.Error += " (" + dead + ")"
+		if err := s.outbox.Dead(rctx, ids, attempt); err != nil {
+			log.Error("recording a dead message failed", "err", err)
+		}
+		s.metrics.dead(len(batch))
+		log.Error("message dead-lettered", "err", err, "why", dead)
+		return
+	}
+	next := now.Add(s.backoff(first.Attempts))
+	if next.Before(s.pauseUntil) {
+		next = s.pauseUntil
+	}
+	if err := s.outbox.Retry(rctx, ids, attempt, next); err != nil {
+		log.Error("recording a retry failed", "err", err)
+	}
+	s.metrics.retried(len(batch))
+	log.Warn("send failed; will retry", "err", err, "attempt", first.Attempts+1, "next", next.Format(time.RFC3339))
+}
+
+// backoff is exponential with full jitter between half and all of it.
+func (s *Sender) backoff(attempts int) time.Duration {
+	d := s.cfg.InitialBackoff.D()
+	for i := 0; i < attempts && d < s.cfg.MaxBackoff.D(); i++ {
+		d *= 2
+	}
+	d = min(d, s.cfg.MaxBackoff.D())
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// pauseAccount stops all sends for the account for a while: when it is
+// offline or its token is refused, every message would fail the same way.
+func (s *Sender) pauseAccount(now time.Time, err *gewe.Error) {
+	switch {
+	case s.pause == 0:
+		s.pause = s.cfg.Pause.D()
+	case s.pause < 10*time.Minute:
+		s.pause *= 2
+	}
+	s.pauseUntil = now.Add(s.pause)
+	s.log.Error("account paused", "why", err.Kind.String(), "until", s.pauseUntil.Format(time.RFC3339))
+}

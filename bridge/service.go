@@ -1,0 +1,211 @@
+// Package bridge is the running service: the HTTP app, the pipeline from
+// webhook to outbox (event -> rules -> messages -> outbox), the senders
+// that drain the outbox, reloads and metrics.
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gewe-bridge/gewe-bridge/adapters"
+	"github.com/gewe-bridge/gewe-bridge/adapters/alertmanager"
+	"github.com/gewe-bridge/gewe-bridge/adapters/generic"
+	"github.com/gewe-bridge/gewe-bridge/adapters/github"
+	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gofiber/fiber/v2"
+)
+
+// Loader loads the config: from a file, or the embedded default.
+type Loader func() (*rules.Ruleset, rules.Problems)
+
+// Options are what the service needs from its caller.
+type Options struct {
+	Load    Loader
+	Initial *rules.Ruleset // already loaded; nil: New calls Load
+	Outbox  Outbox
+	Client  Client // sends messages; a dry-run client when the config has no token
+	Account string // the GeWe account the client sends as
+	Metrics *Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// Service is gewe-bridge running: it accepts webhooks and sends messages.
+type Service struct {
+	opts    Options
+	log     *slog.Logger
+	state   atomic.Pointer[state]
+	sender  *Sender
+	app     *fiber.App
+	traces  *traceLog
+	closing atomic.Bool
+
+	reloadMu   sync.Mutex
+	lastReload reloadStatus
+}
+
+// state is what a reload replaces as a whole: a webhook sees one config.
+type state struct {
+	rules   *rules.Ruleset
+	sources map[string]*source
+}
+
+type source struct {
+	name  string
+	typ   string
+	recv  adapters.Receiver
+	limit int64
+}
+
+type reloadStatus struct {
+	OK    bool      `json:"ok"`
+	At    time.Time `json:"at"`
+	Error string    `json:"error,omitempty"`
+}
+
+// New loads the config and builds the service; Run starts it.
+func New(opts Options) (*Service, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Service{opts: opts, log: opts.Logger}
+	rs := opts.Initial
+	if rs == nil {
+		var probs rules.Problems
+		rs, probs = opts.Load()
+		for _, p := range probs.Warnings() {
+			s.log.Warn(p.String())
+		}
+		if err := probs.Err(); err != nil {
+			return nil, err
+		}
+	}
+	s.install(rs)
+	cfg := rs.Config()
+	s.traces = newTraceLog(cfg.Limits.TracesKept)
+	s.sender = NewSender(opts.Account, opts.Outbox, opts.Client, cfg, opts.Metrics, s.log)
+	s.app = s.newApp(cfg)
+	s.opts.Metrics.reloaded(true)
+	s.lastReload = reloadStatus{OK: true, At: opts.Now()}
+	return s, nil
+}
+
+// install makes rs the config every new webhook sees.
+func (s *Service) install(rs *rules.Ruleset) {
+	cfg := rs.Config()
+	st := &state{rules: rs, sources: map[string]*source{}}
+	for name, sc := range cfg.Sources {
+		src := &source{name: name, typ: sc.Type, limit: cfg.Limits.BodyBytes}
+		switch sc.Type {
+		case "github":
+			src.recv = github.New(github.Config{Secret: string(sc.Secret)})
+			src.limit = cfg.Limits.GitHubBody
+		case "alertmanager":
+			c := alertmanager.Config{BearerToken: string(sc.BearerToken)}
+			if sc.BasicAuth != nil {
+				c.BasicAuth = &alertmanager.BasicAuth{Username: sc.BasicAuth.Username, Password: string(sc.BasicAuth.Password)}
+			}
+			src.recv = alertmanager.New(c)
+		default:
+			src.recv = generic.New(generic.Config{BearerToken: string(sc.BearerToken), HMACSecret: string(sc.Secret), HMACHeader: sc.HMACHeader})
+		}
+		if sc.BodyBytes > 0 {
+			src.limit = sc.BodyBytes
+		}
+		st.sources[name] = src
+	}
+	s.state.Store(st)
+}
+
+// Reload loads the config again. A config with errors is refused and the
+// running one stays; messages already accepted are never affected.
+func (s *Service) Reload() error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	rs, probs := s.opts.Load()
+	if err := probs.Err(); err != nil {
+		s.lastReload = reloadStatus{OK: false, At: s.opts.Now(), Error: err.Error()}
+		s.opts.Metrics.reloaded(false)
+		s.log.Error("config reload failed; keeping the running config", "err", err)
+		return err
+	}
+	for _, p := range probs.Warnings() {
+		s.log.Warn(p.String())
+	}
+	old := s.state.Load().rules.Config()
+	if restartNeeded(old, rs.Config()) {
+		s.log.Warn("gewe, server, storage and delivery settings change only on restart; rules, templates, contacts and sources were reloaded")
+	}
+	s.install(rs)
+	s.lastReload = reloadStatus{OK: true, At: s.opts.Now()}
+	s.opts.Metrics.reloaded(true)
+	s.log.Info("config reloaded", "rules", len(rs.Config().Rules))
+	return nil
+}
+
+func restartNeeded(a, b *rules.Config) bool {
+	return a.Gewe != b.Gewe || a.Server != b.Server || a.Storage != b.Storage ||
+		fmt.Sprint(a.Delivery) != fmt.Sprint(b.Delivery)
+}
+
+// App is the HTTP handler, for tests.
+func (s *Service) App() *fiber.App { return s.app }
+
+// Run serves HTTP on the configured address and sends messages until ctx
+// ends; then it stops accepting, finishes the send in flight and returns.
+func (s *Service) Run(ctx context.Context) error {
+	cfg := s.state.Load().rules.Config()
+	sendCtx, stopSending := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.sender.Run(sendCtx) }()
+	go func() { defer wg.Done(); s.prune(sendCtx, cfg.Storage.Retention.D()) }()
+
+	errc := make(chan error, 1)
+	go func() { errc <- s.app.Listen(cfg.Server.Listen) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	s.closing.Store(true)
+	if serr := s.app.ShutdownWithTimeout(10 * time.Second); serr != nil && err == nil {
+		err = serr
+	}
+	stopSending()
+	wg.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+// prune deletes what retention no longer keeps, hourly.
+func (s *Service) prune(ctx context.Context, retention time.Duration) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := s.opts.Outbox.Prune(ctx, s.opts.Now().Add(-retention))
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("pruning the outbox failed", "err", err)
+		} else if n > 0 {
+			s.log.Info("pruned old messages", "messages", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Config is the running config.
+func (s *Service) Config() *rules.Config { return s.state.Load().rules.Config() }
