@@ -1,0 +1,191 @@
+package bridge_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
+	"github.com/gewe-bridge/gewe-bridge/bridge"
+	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
+	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeClient answers sends from a script of errors, then succeeds.
+type fakeClient struct {
+	mu     sync.Mutex
+	errs   []error
+	sent   []gewe.Message
+	calls  int
+	active int
+	maxAct int
+}
+
+func (f *fakeClient) Send(_ context.Context, m gewe.Message) (bool, error) {
+	f.mu.Lock()
+	f.calls++
+	f.active++
+	f.maxAct = max(f.maxAct, f.active)
+	var err error
+	if len(f.errs) > 0 {
+		err, f.errs = f.errs[0], f.errs[1:]
+	}
+	if err == nil {
+		f.sent = append(f.sent, m)
+	}
+	f.active--
+	f.mu.Unlock()
+	if ge, ok := gewe.AsError(err); ok {
+		return ge.Retryable(), err
+	}
+	return false, err
+}
+
+func (f *fakeClient) snapshot() ([]gewe.Message, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]gewe.Message(nil), f.sent...), f.calls
+}
+
+func testConfig(t *testing.T, delivery string) *rules.Config {
+	t.Helper()
+	src := `
+gewe: {token: t, base_url: "http://127.0.0.1:1", app_id: wx_a}
+sources: {am: {type: alertmanager, bearer_token: x}}
+rules: [{name: r, to: ["1@chatroom"]}]
+delivery: {group_gap_min: 1ms, group_gap_max: 2ms, person_gap: 1ms, initial_backoff: 10ms, max_backoff: 20ms, pause: 50ms` + delivery + `}
+`
+	cfg, probs := rules.Parse([]byte(src), "test.yaml", func(string) string { return "" })
+	require.NoError(t, probs.Err())
+	return cfg
+}
+
+type harness struct {
+	store  *sqlite.Store
+	client *fakeClient
+	sender *bridge.Sender
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startSender(t *testing.T, cfg *rules.Config, client *fakeClient, texts ...string) *harness {
+	t.Helper()
+	store, err := sqlite.Open(t.TempDir()+"/outbox.db", sqlite.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { store.Close() })
+	for i, text := range texts {
+		to := "1@chatroom"
+		msg := rules.Message{Rule: "r", To: to, Text: text}
+		if strings.HasPrefix(text, "<appmsg") {
+			msg = rules.Message{Rule: "r", To: to, XML: text}
+		}
+		require.NoError(t, store.Accept(context.Background(), &bridge.Accepted{
+			EventID: fmt.Sprint("ev", i), Source: "am", ReceivedAt: time.Now(), Account: "wx_a",
+			Messages: []rules.Message{msg},
+		}, time.Time{}))
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := &harness{store: store, client: client, done: make(chan struct{})}
+	h.sender = bridge.NewSender("wx_a", store, client, cfg, nil, log)
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { defer close(h.done); h.sender.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-h.done })
+	return h
+}
+
+func (h *harness) waitState(t *testing.T, state string, n int) []bridge.Queued {
+	t.Helper()
+	var got []bridge.Queued
+	require.Eventually(t, func() bool {
+		got, _ = h.store.List(context.Background(), bridge.ListFilter{State: state, Limit: 500})
+		return len(got) >= n
+	}, 5*time.Second, 5*time.Millisecond, "want %d %s messages", n, state)
+	return got
+}
+
+func TestSenderCoalescesTextToOneRecipient(t *testing.T) {
+	texts := make([]string, 50)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("alert %02d is firing", i)
+	}
+	h := startSender(t, testConfig(t, ""), &fakeClient{}, texts...)
+	h.waitState(t, bridge.StateSent, 50)
+	sent, calls := h.client.snapshot()
+	assert.Equal(t, 1, calls, "50 short texts to one group fit in one message")
+	for _, text := range texts {
+		assert.Contains(t, sent[0].Text, text)
+	}
+}
+
+func TestSenderCoalescingRespectsTheTextLimit(t *testing.T) {
+	texts := make([]string, 30)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("%02d %s", i, strings.Repeat("告", 100)) // ~303 bytes each
+	}
+	h := startSender(t, testConfig(t, ""), &fakeClient{}, texts...)
+	h.waitState(t, bridge.StateSent, 30)
+	sent, _ := h.client.snapshot()
+	assert.Greater(t, len(sent), 1)
+	all := ""
+	for _, m := range sent {
+		assert.LessOrEqual(t, len(m.Text), rules.DefaultTextBytes)
+		all += m.Text
+	}
+	for _, text := range texts {
+		assert.Contains(t, all, text)
+	}
+}
+
+func TestSenderOutcomes(t *testing.T) {
+	offline := &gewe.Error{Op: "sendmsg", Kind: gewe.Offline, Msg: "微信已离线"}
+	tests := []struct {
+		name      string
+		delivery  string
+		errs      []error
+		wantState string
+		wantCalls int
+		attempts  int
+	}{
+		{name: "success", wantState: bridge.StateSent, wantCalls: 1},
+		{name: "retryable then success", errs: []error{&gewe.Error{Op: "sendmsg", Kind: gewe.Server, Status: 500}}, wantState: bridge.StateSent, wantCalls: 2, attempts: 1},
+		{name: "permanent is dead at once", errs: []error{&gewe.Error{Op: "sendmsg", Kind: gewe.BadRequest, Msg: "参数错误"}}, wantState: bridge.StateDead, wantCalls: 1, attempts: 1},
+		{name: "max attempts", delivery: ", max_attempts: 3", errs: []error{errRetry(), errRetry(), errRetry(), errRetry()}, wantState: bridge.StateDead, wantCalls: 3, attempts: 3},
+		{name: "timeout retried by default", errs: []error{&gewe.Error{Op: "sendmsg", Kind: gewe.Timeout}}, wantState: bridge.StateSent, wantCalls: 2, attempts: 1},
+		{name: "timeout dropped on request", delivery: ", on_timeout: drop", errs: []error{&gewe.Error{Op: "sendmsg", Kind: gewe.Timeout}}, wantState: bridge.StateDead, wantCalls: 1, attempts: 1},
+		{name: "offline pauses, then sends", errs: []error{offline}, wantState: bridge.StateSent, wantCalls: 2, attempts: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := startSender(t, testConfig(t, tt.delivery), &fakeClient{errs: tt.errs}, "hello")
+			got := h.waitState(t, tt.wantState, 1)
+			_, calls := h.client.snapshot()
+			assert.Equal(t, tt.wantCalls, calls)
+			q, attempts, err := h.store.Get(context.Background(), got[0].ID)
+			require.NoError(t, err)
+			assert.Len(t, attempts, tt.attempts)
+			if tt.attempts > 0 {
+				assert.NotEmpty(t, q.LastError)
+			}
+		})
+	}
+}
+
+func errRetry() error { return &gewe.Error{Op: "sendmsg", Kind: gewe.Network, Err: errors.New("connection refused")} }
+
+func TestSenderAppCardsAreNotMerged(t *testing.T) {
+	card := rules.LinkCardXML("t", "d", "https://x/?a=1&b=2", "")
+	h := startSender(t, testConfig(t, ""), &fakeClient{}, card, card, "text")
+	h.waitState(t, bridge.StateSent, 3)
+	sent, calls := h.client.snapshot()
+	assert.Equal(t, 3, calls)
+	assert.Equal(t, card, sent[0].XML)
+}
