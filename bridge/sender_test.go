@@ -179,7 +179,9 @@ func TestSenderOutcomes(t *testing.T) {
 	}
 }
 
-func errRetry() error { return &gewe.Error{Op: "sendmsg", Kind: gewe.Network, Err: errors.New("connection refused")} }
+func errRetry() error {
+	return &gewe.Error{Op: "sendmsg", Kind: gewe.Network, Err: errors.New("connection refused")}
+}
 
 func TestSenderAppCardsAreNotMerged(t *testing.T) {
 	card := rules.LinkCardXML("t", "d", "https://x/?a=1&b=2", "")
