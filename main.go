@@ -39,6 +39,7 @@ Usage:
   gewe-bridge check    -config rules.yaml     validate a config; exit status 0 or 1
   gewe-bridge test     -config rules.yaml -source NAME [-event E] [-H 'Name: value'] [-json] payload.json
   gewe-bridge messages list [-state pending|sent|dead] | show ID | retry ID   (needs -url, -token)
+  gewe-bridge healthcheck [-url http://127.0.0.1:8080]   exit 0 when /-/ready answers 200 (for Docker)
   gewe-bridge version
 
 Run "gewe-bridge COMMAND -h" for a command's flags.
@@ -65,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return testCmd(args, stdout, stderr)
 	case "messages":
 		return messages(args, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(args, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gewe-bridge", version)
 		return 0
@@ -405,4 +408,24 @@ func envOr(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// healthcheck is for container HEALTHCHECKs, where there is no curl.
+func healthcheck(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
+	url := fs.String("url", envOr("GEWE_BRIDGE_URL", "http://127.0.0.1:8080"), "the service's base URL")
+	if fs.Parse(args) != nil {
+		return 2
+	}
+	resp, err := (&http.Client{Timeout: 3 * time.Second}).Get(strings.TrimRight(*url, "/") + "/-/ready")
+	if err != nil {
+		fmt.Fprintln(stderr, "healthcheck:", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(stderr, "healthcheck: /-/ready answered", resp.Status)
+		return 1
+	}
+	return 0
 }
