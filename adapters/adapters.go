@@ -5,6 +5,7 @@ package adapters
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -76,6 +77,16 @@ func StatusOf(err error) int {
 		return e.Status()
 	}
 	return http.StatusBadRequest
+}
+
+// NewID returns a random identifier shaped like a version 4 UUID, the
+// shape of GitHub's X-GitHub-Delivery, for events whose sender gave none.
+func NewID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails: crypto/rand aborts the program instead
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // MaxDepth bounds JSON nesting. Real payloads stay under 20 levels; a deep

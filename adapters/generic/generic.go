@@ -1,0 +1,142 @@
+// Package generic receives any JSON object from any sender, authenticated
+// by a bearer token, an HMAC-SHA256 signature of the body, or both.
+package generic
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"strings"
+
+	"github.com/gewe-bridge/gewe-bridge/adapters"
+	"github.com/gewe-bridge/gewe-bridge/rules"
+)
+
+// DefaultHMACHeader carries the signature when Config.HMACHeader is empty.
+const DefaultHMACHeader = "X-Signature-256"
+
+// Config is a generic source's settings. With both credentials set,
+// either is accepted; with neither, requests are not authenticated and
+// whether that is allowed is the caller's call.
+type Config struct {
+	BearerToken string // Authorization: Bearer <token>
+	HMACSecret  string // key of the HMAC-SHA256 over the raw body
+	HMACHeader  string // header with sha256=<hex>; DefaultHMACHeader if empty
+}
+
+// Receiver turns JSON webhooks into events.
+type Receiver struct {
+	token      string
+	secret     []byte
+	header     string // lower case, as in adapters.Request.Headers
+	headerName string // as configured, for messages
+}
+
+// New returns a Receiver for cfg.
+func New(cfg Config) *Receiver {
+	name := cfg.HMACHeader
+	if name == "" {
+		name = DefaultHMACHeader
+	}
+	return &Receiver{
+		token:      cfg.BearerToken,
+		secret:     []byte(cfg.HMACSecret),
+		header:     strings.ToLower(name),
+		headerName: name,
+	}
+}
+
+var _ adapters.Receiver = (*Receiver)(nil)
+
+// Receive authenticates r, then decodes it.
+func (g *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
+	if err := g.authenticate(r); err != nil {
+		return nil, err
+	}
+	if r.ContentType != "" && r.ContentType != "application/json" {
+		return nil, adapters.Errorf(adapters.Unsupported,
+			"unsupported content type %.64q: expected application/json", r.ContentType)
+	}
+	payload, err := adapters.DecodeObject(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	ev := &rules.Event{
+		Source:  r.Source,
+		Type:    "generic",
+		Event:   strings.TrimSpace(r.Header("x-event")),
+		Payload: payload,
+		Headers: r.Headers,
+		Raw:     r.Body,
+	}
+	key := strings.TrimSpace(r.Header("idempotency-key"))
+	if key != "" {
+		ev.DedupKey = "generic:" + r.Source + ":" + key
+	}
+	switch id := strings.TrimSpace(r.Header("x-request-id")); {
+	case id != "":
+		ev.ID = id
+	case key != "":
+		ev.ID = key
+	default:
+		ev.ID = adapters.NewID()
+	}
+	return ev, nil
+}
+
+// authenticate accepts any configured credential that is valid.
+func (g *Receiver) authenticate(r *adapters.Request) error {
+	if g.token == "" && len(g.secret) == 0 {
+		return nil
+	}
+	auth := r.Header("authorization")
+	sig := strings.TrimSpace(r.Header(g.header))
+	if g.token != "" && auth != "" && g.bearerOK(auth) {
+		return nil
+	}
+	if len(g.secret) != 0 && sig != "" && g.signatureOK(sig, r.Body) {
+		return nil
+	}
+	if (g.token == "" || auth == "") && (len(g.secret) == 0 || sig == "") {
+		return adapters.Errorf(adapters.Unauthorized, "missing credentials: expected %s", g.expected())
+	}
+	return adapters.Errorf(adapters.Unauthorized, "invalid credentials")
+}
+
+func (g *Receiver) bearerOK(auth string) bool {
+	scheme, token, _ := strings.Cut(auth, " ")
+	if !strings.EqualFold(scheme, "bearer") {
+		return false
+	}
+	// Hashing both sides first makes the comparison length-independent.
+	got, want := sha256.Sum256([]byte(strings.TrimSpace(token))), sha256.Sum256([]byte(g.token))
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
+}
+
+func (g *Receiver) signatureOK(sig string, body []byte) bool {
+	hexSig, ok := strings.CutPrefix(sig, "sha256=")
+	if !ok {
+		return false
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, g.secret)
+	mac.Write(body)
+	return hmac.Equal(got, mac.Sum(nil))
+}
+
+// expected names the credentials this receiver takes, for the message a
+// sender gets when it sent none.
+func (g *Receiver) expected() string {
+	var ways []string
+	if g.token != "" {
+		ways = append(ways, "Authorization: Bearer")
+	}
+	if len(g.secret) != 0 {
+		ways = append(ways, g.headerName+": sha256=<hex>")
+	}
+	return strings.Join(ways, " or ")
+}

@@ -1,0 +1,168 @@
+// Package github receives GitHub webhooks (and Gitea's and Forgejo's, which
+// send the same headers): it checks X-Hub-Signature-256 over the raw body,
+// then decodes the payload into an event.
+package github
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/url"
+	"strings"
+
+	"github.com/gewe-bridge/gewe-bridge/adapters"
+	"github.com/gewe-bridge/gewe-bridge/rules"
+)
+
+// Config is a GitHub source's settings.
+type Config struct {
+	// Secret is the webhook secret set on the hook. Empty means requests
+	// are not authenticated; whether that is allowed is the caller's call.
+	Secret string
+}
+
+// Receiver turns GitHub webhooks into events.
+type Receiver struct {
+	secret []byte
+}
+
+// New returns a Receiver for cfg.
+func New(cfg Config) *Receiver {
+	return &Receiver{secret: []byte(cfg.Secret)}
+}
+
+var _ adapters.Receiver = (*Receiver)(nil)
+
+const (
+	signatureHeader = "x-hub-signature-256"
+	signaturePrefix = "sha256="
+	eventHeader     = "x-github-event"
+	deliveryHeader  = "x-github-delivery"
+)
+
+// Receive authenticates r, then decodes it. The signature is checked
+// before the body is parsed, so an unauthenticated sender never reaches
+// the decoder.
+func (g *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
+	if err := g.verify(r); err != nil {
+		return nil, err
+	}
+	name := strings.TrimSpace(r.Header(eventHeader))
+	if name == "" {
+		return nil, adapters.Errorf(adapters.Malformed, "missing X-GitHub-Event header")
+	}
+	payload, err := decode(r)
+	if err != nil {
+		return nil, err
+	}
+
+	delivery := strings.TrimSpace(r.Header(deliveryHeader))
+	ev := &rules.Event{
+		Source:  r.Source,
+		Type:    "github",
+		Event:   name,
+		Action:  str(payload, "action"),
+		ID:      delivery,
+		Payload: payload,
+		Headers: r.Headers,
+		Repo:    str(payload, "repository", "full_name"),
+		Sender:  str(payload, "sender", "login"),
+		Ref:     str(payload, "ref"),
+		Raw:     r.Body,
+	}
+	if delivery != "" {
+		// A redelivery keeps its X-GitHub-Delivery: the natural key.
+		ev.DedupKey = "github:" + delivery
+	} else {
+		ev.ID = adapters.NewID()
+	}
+	ev.Branch, ev.Tag = branchOrTag(ev.Ref, str(payload, "ref_type"))
+	return ev, nil
+}
+
+// verify checks X-Hub-Signature-256 against the raw body. The legacy
+// SHA-1 X-Hub-Signature is never a fallback.
+func (g *Receiver) verify(r *adapters.Request) error {
+	if len(g.secret) == 0 {
+		return nil
+	}
+	sig := strings.TrimSpace(r.Header(signatureHeader))
+	if sig == "" {
+		if r.Header("x-hub-signature") != "" {
+			return adapters.Errorf(adapters.Unauthorized,
+				"missing X-Hub-Signature-256 header (the SHA-1 X-Hub-Signature is not accepted)")
+		}
+		return adapters.Errorf(adapters.Unauthorized, "missing X-Hub-Signature-256 header")
+	}
+	hexSig, ok := strings.CutPrefix(sig, signaturePrefix)
+	if !ok {
+		return adapters.Errorf(adapters.Unauthorized, "X-Hub-Signature-256 must start with sha256=")
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil || len(got) != sha256.Size {
+		return adapters.Errorf(adapters.Unauthorized, "malformed X-Hub-Signature-256 header")
+	}
+	mac := hmac.New(sha256.New, g.secret)
+	mac.Write(r.Body)
+	if !hmac.Equal(got, mac.Sum(nil)) {
+		return adapters.Errorf(adapters.Unauthorized, "X-Hub-Signature-256 does not match the body")
+	}
+	return nil
+}
+
+// decode reads the payload: the body itself for JSON, the payload field
+// for a form (GitHub's default content type for a new hook).
+func decode(r *adapters.Request) (map[string]any, error) {
+	switch r.ContentType {
+	case "application/json":
+		return adapters.DecodeObject(r.Body)
+	case "application/x-www-form-urlencoded":
+		form, err := url.ParseQuery(string(r.Body))
+		if err != nil {
+			return nil, adapters.Errorf(adapters.Malformed, "invalid form body")
+		}
+		if !form.Has("payload") {
+			return nil, adapters.Errorf(adapters.Malformed, "form body has no payload field")
+		}
+		return adapters.DecodeObject([]byte(form.Get("payload")))
+	default:
+		return nil, adapters.Errorf(adapters.Unsupported,
+			"unsupported content type %.64q: expected application/json or application/x-www-form-urlencoded", r.ContentType)
+	}
+}
+
+// branchOrTag derives the branch or tag a ref names. push refs are full
+// (refs/heads/main); create and delete send a bare name and say what it is
+// in ref_type.
+func branchOrTag(ref, refType string) (branch, tag string) {
+	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
+		return b, ""
+	}
+	if t, ok := strings.CutPrefix(ref, "refs/tags/"); ok {
+		return "", t
+	}
+	if strings.HasPrefix(ref, "refs/") {
+		return "", "" // refs/pull/..., refs/notes/...: neither
+	}
+	switch refType {
+	case "branch":
+		return ref, ""
+	case "tag":
+		return "", ref
+	}
+	return "", ""
+}
+
+// str returns the string at path in m, or "" when any step is missing or
+// not of the expected type (GitHub sends null for many absent values).
+func str(m map[string]any, path ...string) string {
+	for _, k := range path[:len(path)-1] {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			return ""
+		}
+		m = next
+	}
+	s, _ := m[path[len(path)-1]].(string)
+	return s
+}
