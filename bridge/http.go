@@ -42,13 +42,15 @@ func (s *Service) newApp(cfg *rules.Config) *fiber.App {
 	if m := s.opts.Metrics; m != nil {
 		app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})))
 	}
-	admin := app.Group("", s.requireAdmin)
-	admin.Post("/-/reload", s.reload)
-	admin.Get("/api/v1/status", s.status)
-	admin.Get("/api/v1/messages", s.listMessages)
-	admin.Get("/api/v1/messages/:id", s.getMessage)
-	admin.Post("/api/v1/messages/:id/retry", s.retryMessage)
-	admin.Get("/api/v1/traces", s.listTraces)
+	// The admin check is per route: a group on "" would answer 401 to
+	// every unknown path instead of 404.
+	app.Post("/-/reload", s.requireAdmin, s.reload)
+	app.Get("/api/v1/status", s.requireAdmin, s.status)
+	app.Get("/api/v1/messages", s.requireAdmin, s.listMessages)
+	app.Get("/api/v1/messages/:id", s.requireAdmin, s.getMessage)
+	app.Post("/api/v1/messages/:id/retry", s.requireAdmin, s.retryMessage)
+	app.Get("/api/v1/traces", s.requireAdmin, s.listTraces)
+	app.Use(func(c *fiber.Ctx) error { return fail(c, fiber.StatusNotFound, "not found") })
 	return app
 }
 
