@@ -220,3 +220,13 @@ func TestDryRunQueryReturnsTraceAndQueuesNothing(t *testing.T) {
 	queued, _ := store.List(context.Background(), bridge.ListFilter{Limit: 10})
 	assert.Empty(t, queued)
 }
+
+func httptestRequest(method, path, auth string) *http.Request {
+	r := httptest.NewRequest(method, path, nil)
+	if auth != "" {
+		r.Header.Set("Authorization", auth)
+	}
+	return r
+}
+
+func decodeJSON(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
