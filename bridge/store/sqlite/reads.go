@@ -1,0 +1,161 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/gewe-bridge/gewe-bridge/bridge"
+)
+
+// Reads go through the read pool: in WAL mode they see the last commit and
+// never wait for the writer.
+
+const (
+	defaultDueLimit  = 100
+	defaultListLimit = 50
+	maxListLimit     = 500
+)
+
+// Due returns up to limit (default 100) pending messages of account due at
+// or before now, oldest first.
+func (s *Store) Due(ctx context.Context, account string, now time.Time, limit int) ([]bridge.Queued, error) {
+	if limit <= 0 {
+		limit = defaultDueLimit
+	}
+	return s.queryQueued(ctx, rdDue, account, encodeTime(now), limit)
+}
+
+// NextDue returns the earliest NextAt of the account's pending messages.
+func (s *Store) NextDue(ctx context.Context, account string) (time.Time, bool, error) {
+	if err := s.readLock(); err != nil {
+		return time.Time{}, false, err
+	}
+	defer s.mu.RUnlock()
+	var next int64
+	err := s.rd[rdNextDue].QueryRowContext(ctx, account).Scan(&next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	return decodeTime(next), true, nil
+}
+
+// List returns messages newest first, f.Limit (default 50, at most 500) at a
+// time; the next page is the one Before the last id returned.
+func (s *Store) List(ctx context.Context, f bridge.ListFilter) ([]bridge.Queued, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultListLimit
+	}
+	limit = min(limit, maxListLimit)
+	before := f.Before
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	if f.State == "" {
+		return s.queryQueued(ctx, rdListAll, before, limit)
+	}
+	return s.queryQueued(ctx, rdListState, f.State, before, limit)
+}
+
+// Get returns the message and its failed attempts, oldest first.
+func (s *Store) Get(ctx context.Context, id int64) (*bridge.Queued, []bridge.Attempt, error) {
+	if err := s.readLock(); err != nil {
+		return nil, nil, err
+	}
+	defer s.mu.RUnlock()
+	// One read transaction: the message and its attempts from one snapshot.
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+
+	var q bridge.Queued
+	if err := scanQueued(tx.StmtContext(ctx, s.rd[rdGet]).QueryRowContext(ctx, id), &q); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil, bridge.ErrNotFound
+		}
+		return nil, nil, err
+	}
+	rows, err := tx.StmtContext(ctx, s.rd[rdAttempts]).QueryContext(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var attempts []bridge.Attempt
+	for rows.Next() {
+		var at int64
+		var a bridge.Attempt
+		if err := rows.Scan(&at, &a.Error); err != nil {
+			return nil, nil, err
+		}
+		a.At = decodeTime(at)
+		attempts = append(attempts, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	return &q, attempts, nil
+}
+
+// Raw returns the request body of the event that produced message id.
+func (s *Store) Raw(ctx context.Context, id int64) ([]byte, error) {
+	if err := s.readLock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	var b []byte
+	if err := s.rd[rdRaw].QueryRowContext(ctx, id).Scan(&b); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, bridge.ErrNotFound
+		}
+		return nil, err
+	}
+	return decodeRaw(b)
+}
+
+func (s *Store) queryQueued(ctx context.Context, st int, args ...any) ([]bridge.Queued, error) {
+	if err := s.readLock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	rows, err := s.rd[st].QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []bridge.Queued
+	for rows.Next() {
+		var q bridge.Queued
+		if err := scanQueued(rows, &q); err != nil {
+			return nil, err
+		}
+		out = append(out, q)
+	}
+	return out, rows.Err()
+}
+
+// scanQueued reads the queuedCols of one row.
+func scanQueued(row interface{ Scan(...any) error }, q *bridge.Queued) error {
+	var at string
+	var created, next, sent int64
+	err := row.Scan(&q.ID, &q.EventID, &q.Source, &q.Account, &q.Message.Rule, &q.Message.To,
+		&q.Message.Text, &at, &q.Message.XML, &q.State, &q.Attempts, &created, &next, &sent, &q.LastError)
+	if err != nil {
+		return err
+	}
+	if at != "" {
+		if err := json.Unmarshal([]byte(at), &q.Message.At); err != nil {
+			return err
+		}
+	}
+	q.CreatedAt, q.NextAt, q.SentAt = decodeTime(created), decodeTime(next), decodeTime(sent)
+	return nil
+}

@@ -1,0 +1,243 @@
+// Package sqlite is the embedded bridge.Outbox: one SQLite file in WAL mode,
+// written by a single goroutine that commits concurrent requests together
+// (group commit), read through a small pool of read-only connections.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/gewe-bridge/gewe-bridge/bridge"
+)
+
+// ErrClosed is returned by every method called after Close.
+var ErrClosed = errors.New("outbox closed")
+
+var _ bridge.Outbox = (*Store)(nil)
+
+// Options tune a Store. The zero value is ready to use.
+type Options struct {
+	// BatchMax is the most write requests committed in one transaction
+	// (one fsync). Default 256.
+	BatchMax int
+	// BusyTimeout is how long a connection waits for a lock held by
+	// another process (a backup, the sqlite3 shell). Default 5s.
+	BusyTimeout time.Duration
+	// ReadConns is the size of the read connection pool. Default 4.
+	ReadConns int
+	// PruneChunk is how many rows of each kind Prune deletes per
+	// transaction, so that it never holds the writer for long. Default 500.
+	PruneChunk int
+
+	// beforeCommit, when set (tests only), runs before each commit with the
+	// number of requests in the batch; an error fails the batch instead of
+	// committing it.
+	beforeCommit func(n int) error
+}
+
+func (o *Options) setDefaults() {
+	if o.BatchMax <= 0 {
+		o.BatchMax = 256
+	}
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = 5 * time.Second
+	}
+	if o.ReadConns <= 0 {
+		o.ReadConns = 4
+	}
+	if o.PruneChunk <= 0 {
+		o.PruneChunk = 500
+	}
+}
+
+// Store is the SQLite outbox. It is safe for concurrent use.
+type Store struct {
+	opts Options
+	w    *writer
+	rdb  *sql.DB
+	rd   [numReadStmts]*sql.Stmt
+
+	// mu guards closed. Callers hold it for reading while they hand a
+	// request to the writer or run a read, so Close (which takes it for
+	// writing) knows nobody is still about to use what it closes.
+	mu     sync.RWMutex
+	closed bool
+}
+
+// Open opens (creating it and its directory if needed) the database at
+// path, brings its schema up to date and starts the writer.
+func Open(path string, opts Options) (*Store, error) {
+	opts.setDefaults()
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("outbox path %q: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+		return nil, fmt.Errorf("create outbox directory: %w", err)
+	}
+	ctx := context.Background()
+
+	wdb, err := openDB(abs, opts, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkWAL(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	if err := migrate(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("outbox %s: %w", abs, err)
+	}
+	w, err := startWriter(wdb, opts)
+	if err != nil {
+		wdb.Close()
+		return nil, err
+	}
+
+	rdb, err := openDB(abs, opts, true)
+	if err != nil {
+		w.stop()
+		return nil, err
+	}
+	s := &Store{opts: opts, w: w, rdb: rdb}
+	for i, q := range readSQL {
+		if s.rd[i], err = rdb.PrepareContext(ctx, q); err != nil {
+			rdb.Close()
+			w.stop()
+			return nil, fmt.Errorf("prepare read statement %d: %w", i, err)
+		}
+	}
+	return s, nil
+}
+
+// openDB opens the writer (one connection) or the read pool. The pragmas go
+// in the DSN so that a connection database/sql reopens gets them too.
+func openDB(abs string, opts Options, readOnly bool) (*sql.DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		// FULL: a commit is on disk (WAL fsynced) before Accept returns.
+		// NORMAL can lose the last commits on power loss.
+		q.Add("_pragma", "synchronous(FULL)")
+		// Savepoint journals stay in memory instead of temp files.
+		q.Add("_pragma", "temp_store(MEMORY)")
+		// Cap the WAL file left behind after a checkpoint (64 MiB).
+		q.Add("_pragma", "journal_size_limit(67108864)")
+		// The writer takes the write lock when the transaction begins, so
+		// it fails early (busy_timeout) rather than at its first insert.
+		q.Set("_txlock", "immediate")
+	}
+	// A file: URI with an escaped path, so names with '?' or '#' work.
+	dsn := (&url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}).String()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open outbox %s: %w", abs, err)
+	}
+	n := 1
+	if readOnly {
+		n = opts.ReadConns
+	}
+	// Connections are never recycled: their prepared statements live on them.
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open outbox %s: %w", abs, err)
+	}
+	return db, nil
+}
+
+// checkWAL fails when the file could not be put in WAL mode (some network
+// file systems): without it readers would block the writer.
+func checkWAL(ctx context.Context, db *sql.DB) error {
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("read journal mode: %w", err)
+	}
+	if mode != "wal" {
+		return fmt.Errorf("outbox: journal_mode is %q, want wal", mode)
+	}
+	return nil
+}
+
+// Close stops taking requests, lets the writer commit what it was already
+// given, checkpoints the WAL into the database file and closes it. Every
+// call after the first returns ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.closed = true
+	s.mu.Unlock()
+
+	err := s.rdb.Close() // readers first: a TRUNCATE checkpoint waits for them
+	return errors.Join(err, s.w.stop())
+}
+
+// Ping reports whether the store can be written: it commits a one-row write
+// through the writer (sharing the commit of concurrent requests).
+func (s *Store) Ping(ctx context.Context) error {
+	return s.submit(ctx, func(t *wtx) error {
+		_, err := t.exec(stPing, time.Now().UnixNano())
+		return err
+	})
+}
+
+// Stats are counters of the writer since Open.
+type Stats struct {
+	Commits       uint64 // transactions committed
+	FailedCommits uint64 // batches rolled back as a whole
+	Requests      uint64 // write requests that were part of a committed batch
+	MaxBatch      int    // most requests in one committed transaction
+}
+
+// Stats returns the writer's counters.
+func (s *Store) Stats() Stats { return s.w.stats() }
+
+// readLock holds the store open for a read; release with s.mu.RUnlock.
+func (s *Store) readLock() error {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+// Times are stored as unix nanoseconds, the zero time as 0.
+func encodeTime(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func decodeTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// encodeRaw and decodeRaw are the one place that knows how a request body is
+// stored; compression would go here.
+func encodeRaw(b []byte) []byte { return b }
+
+func decodeRaw(b []byte) ([]byte, error) { return b, nil }

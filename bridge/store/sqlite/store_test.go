@@ -1,0 +1,607 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gewe-bridge/gewe-bridge/bridge"
+	"github.com/gewe-bridge/gewe-bridge/rules"
+)
+
+const account = "wx_app_1"
+
+// t0 is a fixed clock for the tests; every time the store gets comes from
+// the caller.
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func openStore(t testing.TB, opts Options) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "sub", "outbox.db"), opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func event(id, key string, at time.Time, to ...string) *bridge.Accepted {
+	a := &bridge.Accepted{
+		EventID: id, Source: "alertmanager", EventName: "firing", DedupKey: key,
+		Raw: []byte(`{"id":"` + id + `"}`), ReceivedAt: at, Account: account,
+	}
+	for _, r := range to {
+		a.Messages = append(a.Messages, rules.Message{Rule: "ops", To: r, Text: "hello " + r})
+	}
+	return a
+}
+
+func ids(qs []bridge.Queued) []int64 {
+	out := make([]int64, len(qs))
+	for i, q := range qs {
+		out[i] = q.ID
+	}
+	return out
+}
+
+func TestAcceptDueSent(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+
+	a := event("d1", "", t0, "room1@chatroom")
+	a.Messages[0].At = []string{"wxid_a", "notify@all"}
+	a.Messages = append(a.Messages, rules.Message{Rule: "card", To: "wxid_b", XML: "<appmsg/>"})
+	require.NoError(t, s.Accept(ctx, a, time.Time{}))
+
+	_, ok, err := s.NextDue(ctx, "other")
+	require.NoError(t, err)
+	assert.False(t, ok)
+	next, ok, err := s.NextDue(ctx, account)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.True(t, next.Equal(t0))
+
+	none, err := s.Due(ctx, account, t0.Add(-time.Second), 10)
+	require.NoError(t, err)
+	assert.Empty(t, none)
+
+	due, err := s.Due(ctx, account, t0, 10)
+	require.NoError(t, err)
+	require.Len(t, due, 2)
+	q := due[0]
+	assert.Equal(t, "d1", q.EventID)
+	assert.Equal(t, "alertmanager", q.Source)
+	assert.Equal(t, account, q.Account)
+	assert.Equal(t, a.Messages[0], q.Message)
+	assert.Equal(t, bridge.StatePending, q.State)
+	assert.True(t, q.CreatedAt.Equal(t0))
+	assert.True(t, q.SentAt.IsZero())
+	assert.Equal(t, a.Messages[1], due[1].Message)
+	assert.Less(t, due[0].ID, due[1].ID, "oldest first")
+
+	raw, err := s.Raw(ctx, q.ID)
+	require.NoError(t, err)
+	assert.Equal(t, a.Raw, raw)
+
+	sentAt := t0.Add(time.Second)
+	require.NoError(t, s.Sent(ctx, []int64{q.ID}, sentAt))
+	due, err = s.Due(ctx, account, t0, 10)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{due[0].ID}, ids(due))
+	assert.NotEqual(t, q.ID, due[0].ID)
+
+	got, attempts, err := s.Get(ctx, q.ID)
+	require.NoError(t, err)
+	assert.Equal(t, bridge.StateSent, got.State)
+	assert.True(t, got.SentAt.Equal(sentAt))
+	assert.Empty(t, attempts)
+
+	_, _, err = s.Get(ctx, 999)
+	assert.ErrorIs(t, err, bridge.ErrNotFound)
+}
+
+func TestRetryReschedules(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	require.NoError(t, s.Accept(ctx, event("r1", "", t0, "wxid_a", "wxid_b"), time.Time{}))
+	due, err := s.Due(ctx, account, t0, 10)
+	require.NoError(t, err)
+	require.Len(t, due, 2)
+
+	fail1 := bridge.Attempt{At: t0.Add(time.Second), Error: "gewe: 500"}
+	next := t0.Add(time.Minute)
+	require.NoError(t, s.Retry(ctx, ids(due), fail1, next))
+
+	due2, err := s.Due(ctx, account, t0.Add(30*time.Second), 10)
+	require.NoError(t, err)
+	assert.Empty(t, due2, "not due before next")
+	nd, ok, err := s.NextDue(ctx, account)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.True(t, nd.Equal(next))
+
+	fail2 := bridge.Attempt{At: next.Add(time.Second), Error: "gewe: timeout"}
+	require.NoError(t, s.Retry(ctx, ids(due)[:1], fail2, next.Add(time.Minute)))
+
+	due2, err = s.Due(ctx, account, next, 10)
+	require.NoError(t, err)
+	require.Equal(t, ids(due)[1:], ids(due2), "only the message retried once is due")
+	assert.Equal(t, 1, due2[0].Attempts)
+	assert.Equal(t, "gewe: 500", due2[0].LastError)
+
+	q, attempts, err := s.Get(ctx, due[0].ID)
+	require.NoError(t, err)
+	assert.Equal(t, 2, q.Attempts)
+	assert.Equal(t, "gewe: timeout", q.LastError)
+	require.Len(t, attempts, 2)
+	assert.Equal(t, fail1.Error, attempts[0].Error, "oldest first")
+	assert.True(t, attempts[0].At.Equal(fail1.At))
+	assert.Equal(t, fail2.Error, attempts[1].Error)
+}
+
+func TestDeadAndRequeue(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	require.NoError(t, s.Accept(ctx, event("x1", "", t0, "wxid_a"), time.Time{}))
+	due, err := s.Due(ctx, account, t0, 10)
+	require.NoError(t, err)
+	id := due[0].ID
+
+	require.NoError(t, s.Dead(ctx, []int64{id}, bridge.Attempt{At: t0, Error: "gewe: not logged in"}))
+	due, err = s.Due(ctx, account, t0.Add(time.Hour), 10)
+	require.NoError(t, err)
+	assert.Empty(t, due)
+	_, ok, err := s.NextDue(ctx, account)
+	require.NoError(t, err)
+	assert.False(t, ok)
+
+	dead, err := s.List(ctx, bridge.ListFilter{State: bridge.StateDead})
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+	assert.Equal(t, 1, dead[0].Attempts)
+
+	// A late retry report does not bring a dead message back.
+	require.NoError(t, s.Retry(ctx, []int64{id}, bridge.Attempt{At: t0, Error: "late"}, t0))
+	q, attempts, err := s.Get(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, bridge.StateDead, q.State)
+	assert.Len(t, attempts, 1)
+
+	requeueAt := t0.Add(time.Hour)
+	require.NoError(t, s.Requeue(ctx, id, requeueAt))
+	due, err = s.Due(ctx, account, requeueAt, 10)
+	require.NoError(t, err)
+	require.Equal(t, []int64{id}, ids(due))
+	assert.Equal(t, bridge.StatePending, due[0].State)
+	assert.Equal(t, 0, due[0].Attempts, "a requeued message gets the whole retry schedule")
+
+	assert.ErrorIs(t, s.Requeue(ctx, 12345, requeueAt), bridge.ErrNotFound)
+}
+
+func TestDedup(t *testing.T) {
+	window := 10 * time.Minute
+	tests := []struct {
+		name       string
+		firstKey   string
+		secondKey  string
+		secondAt   time.Time
+		wantSecond error
+	}{
+		{"same key inside the window", "k", "k", t0.Add(window - time.Second), bridge.ErrDuplicate},
+		{"same key at the window edge", "k", "k", t0.Add(window), bridge.ErrDuplicate},
+		{"same key after the window", "k", "k", t0.Add(window + time.Second), nil},
+		{"other key", "k", "k2", t0.Add(time.Second), nil},
+		{"no key is never a duplicate", "", "", t0.Add(time.Second), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := openStore(t, Options{})
+			require.NoError(t, s.Accept(ctx, event("1", tt.firstKey, t0, "wxid_a"), t0.Add(-window)))
+			err := s.Accept(ctx, event("2", tt.secondKey, tt.secondAt, "wxid_a"), tt.secondAt.Add(-window))
+			if tt.wantSecond != nil {
+				assert.ErrorIs(t, err, tt.wantSecond)
+			} else {
+				assert.NoError(t, err)
+			}
+			all, err := s.List(ctx, bridge.ListFilter{})
+			require.NoError(t, err)
+			want := 2
+			if tt.wantSecond != nil {
+				want = 1 // nothing of a duplicate is stored
+			}
+			assert.Len(t, all, want)
+		})
+	}
+}
+
+func TestDedupConcurrentSameKey(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	for round := range 5 {
+		key := fmt.Sprintf("key-%d", round)
+		const n = 20
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				errs[i] = s.Accept(ctx, event(fmt.Sprint(i), key, t0, "wxid_a"), t0.Add(-time.Hour))
+			})
+		}
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			if err == nil {
+				won++
+			} else {
+				assert.ErrorIs(t, err, bridge.ErrDuplicate)
+			}
+		}
+		assert.Equal(t, 1, won, "round %d", round)
+	}
+	all, err := s.List(ctx, bridge.ListFilter{Limit: 500})
+	require.NoError(t, err)
+	assert.Len(t, all, 5)
+}
+
+// stallFirstCommit returns a commit hook that holds the first commit until
+// release is closed, and a channel closed once the writer is held there.
+func stallFirstCommit() (hook func(int) error, held, release chan struct{}) {
+	held, release = make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hook = func(int) error {
+		once.Do(func() {
+			close(held)
+			<-release
+		})
+		return nil
+	}
+	return hook, held, release
+}
+
+func TestGroupCommitBatches(t *testing.T) {
+	ctx := context.Background()
+	hook, held, release := stallFirstCommit()
+	s := openStore(t, Options{beforeCommit: hook})
+
+	const n = 200
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	wg.Go(func() { errs[0] = s.Accept(ctx, event("0", "", t0, "wxid_a"), time.Time{}) })
+	<-held
+	// While the first commit is held, the others queue up and must all go
+	// into the next transaction.
+	for i := 1; i < n; i++ {
+		wg.Go(func() { errs[i] = s.Accept(ctx, event(fmt.Sprint(i), "", t0, "wxid_a"), time.Time{}) })
+	}
+	require.Eventually(t, func() bool { return len(s.w.reqs) == n-1 }, 5*time.Second, time.Millisecond)
+	close(release)
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	st := s.Stats()
+	assert.Equal(t, uint64(n), st.Requests)
+	assert.Equal(t, uint64(2), st.Commits)
+	assert.Equal(t, n-1, st.MaxBatch)
+
+	due, err := s.Due(ctx, account, t0, 500)
+	require.NoError(t, err)
+	assert.Len(t, due, n)
+}
+
+func TestGroupCommitUnderLoad(t *testing.T) {
+	// No stalling: concurrent callers share commits on their own.
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	const n = 200
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { assert.NoError(t, s.Accept(ctx, event(fmt.Sprint(i), "", t0, "wxid_a"), time.Time{})) })
+	}
+	wg.Wait()
+	st := s.Stats()
+	assert.Equal(t, uint64(n), st.Requests)
+	assert.Less(t, st.Commits, uint64(n/2), "%+v", st)
+	t.Logf("%d accepts in %d commits, largest batch %d", n, st.Commits, st.MaxBatch)
+}
+
+func TestFailedCommitFailsTheWholeBatch(t *testing.T) {
+	ctx := context.Background()
+	errDisk := errors.New("disk on fire")
+	var failing atomic.Bool
+	failing.Store(true)
+	hook, held, release := stallFirstCommit()
+	s := openStore(t, Options{beforeCommit: func(n int) error {
+		_ = hook(n)
+		if failing.Load() {
+			return errDisk
+		}
+		return nil
+	}})
+
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	wg.Go(func() { errs[0] = s.Accept(ctx, event("0", "k0", t0, "wxid_a"), time.Time{}) })
+	<-held
+	for i := 1; i < n; i++ {
+		wg.Go(func() { errs[i] = s.Accept(ctx, event(fmt.Sprint(i), fmt.Sprint("k", i), t0, "wxid_a"), time.Time{}) })
+	}
+	require.Eventually(t, func() bool { return len(s.w.reqs) == n-1 }, 5*time.Second, time.Millisecond)
+	close(release)
+	wg.Wait()
+	for i, err := range errs {
+		assert.ErrorIs(t, err, errDisk, "request %d", i)
+	}
+	st := s.Stats()
+	assert.Equal(t, uint64(2), st.FailedCommits)
+	assert.Zero(t, st.Commits)
+	all, err := s.List(ctx, bridge.ListFilter{})
+	require.NoError(t, err)
+	assert.Empty(t, all, "nothing of a failed batch is stored")
+
+	// Nothing was recorded, the de-duplication keys included: a retry of
+	// the webhook goes through.
+	failing.Store(false)
+	require.NoError(t, s.Accept(ctx, event("0", "k0", t0, "wxid_a"), time.Time{}))
+}
+
+func TestCancelledRequestIsNotApplied(t *testing.T) {
+	hook, held, release := stallFirstCommit()
+	s := openStore(t, Options{beforeCommit: hook})
+
+	done := make(chan error, 1)
+	go func() { done <- s.Accept(context.Background(), event("first", "", t0, "wxid_a"), time.Time{}) }()
+	<-held
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancelled := make(chan error, 1)
+	go func() { cancelled <- s.Accept(ctx, event("cancelled", "", t0, "wxid_b"), time.Time{}) }()
+	require.Eventually(t, func() bool { return len(s.w.reqs) == 1 }, 5*time.Second, time.Millisecond)
+	cancel()
+	select {
+	case err := <-cancelled:
+		assert.ErrorIs(t, err, context.Canceled, "answered without waiting for the writer")
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancelled Accept did not return")
+	}
+	close(release)
+	require.NoError(t, <-done)
+
+	// Already done before the call.
+	assert.ErrorIs(t, s.Accept(ctx, event("late", "", t0, "wxid_c"), time.Time{}), context.Canceled)
+
+	require.NoError(t, s.Ping(context.Background())) // after the writer passed the cancelled one
+	all, err := s.List(context.Background(), bridge.ListFilter{})
+	require.NoError(t, err)
+	require.Len(t, all, 1)
+	assert.Equal(t, "first", all[0].EventID)
+}
+
+func TestReopenKeepsPending(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	s, err := Open(path, Options{})
+	require.NoError(t, err)
+	require.NoError(t, s.Accept(ctx, event("e1", "key", t0, "wxid_a", "wxid_b", "wxid_c"), time.Time{}))
+	due, err := s.Due(ctx, account, t0, 10)
+	require.NoError(t, err)
+	require.NoError(t, s.Sent(ctx, ids(due)[:1], t0))
+	require.NoError(t, s.Close())
+
+	// Everything after Close is refused.
+	assert.ErrorIs(t, s.Close(), ErrClosed)
+	assert.ErrorIs(t, s.Accept(ctx, event("e2", "", t0, "wxid_a"), time.Time{}), ErrClosed)
+	assert.ErrorIs(t, s.Ping(ctx), ErrClosed)
+	_, err = s.Due(ctx, account, t0, 10)
+	assert.ErrorIs(t, err, ErrClosed)
+	_, _, err = s.Get(ctx, 1)
+	assert.ErrorIs(t, err, ErrClosed)
+	_, err = s.Prune(ctx, t0)
+	assert.ErrorIs(t, err, ErrClosed)
+
+	s, err = Open(path, Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	again, err := s.Due(ctx, account, t0, 10)
+	require.NoError(t, err)
+	assert.Equal(t, ids(due)[1:], ids(again))
+	assert.ErrorIs(t, s.Accept(ctx, event("e1", "key", t0, "wxid_a"), t0.Add(-time.Minute)), bridge.ErrDuplicate,
+		"de-duplication keys survive a restart")
+}
+
+func TestPrune(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{PruneChunk: 2}) // several chunks
+	old, recent := t0.Add(-48*time.Hour), t0.Add(-time.Hour)
+	before := t0.Add(-24 * time.Hour)
+
+	require.NoError(t, s.Accept(ctx, event("old-sent", "k-old", old, "a", "b", "c", "d", "e"), time.Time{}))
+	require.NoError(t, s.Accept(ctx, event("old-dead", "", old, "f"), time.Time{}))
+	require.NoError(t, s.Accept(ctx, event("old-pending", "", old, "g"), time.Time{}))
+	require.NoError(t, s.Accept(ctx, event("old-sent-late", "", old, "h"), time.Time{}))
+	require.NoError(t, s.Accept(ctx, event("recent-sent", "k-recent", recent, "i"), time.Time{}))
+	require.NoError(t, s.Accept(ctx, event("no-messages", "", old), time.Time{}))
+	all, err := s.List(ctx, bridge.ListFilter{})
+	require.NoError(t, err)
+	byEvent := map[string][]int64{}
+	for _, q := range all {
+		byEvent[q.EventID] = append(byEvent[q.EventID], q.ID)
+	}
+	require.NoError(t, s.Retry(ctx, byEvent["old-sent"], bridge.Attempt{At: old, Error: "x"}, old))
+	require.NoError(t, s.Sent(ctx, byEvent["old-sent"], old))
+	require.NoError(t, s.Dead(ctx, byEvent["old-dead"], bridge.Attempt{At: old, Error: "x"}))
+	require.NoError(t, s.Sent(ctx, byEvent["old-sent-late"], recent)) // old, but sent recently
+	require.NoError(t, s.Sent(ctx, byEvent["recent-sent"], recent))
+
+	n, err := s.Prune(ctx, before)
+	require.NoError(t, err)
+	assert.Equal(t, 6, n, "5 old sent and 1 old dead")
+
+	left, err := s.List(ctx, bridge.ListFilter{})
+	require.NoError(t, err)
+	var events []string
+	for _, q := range left {
+		events = append(events, q.EventID)
+	}
+	assert.ElementsMatch(t, []string{"old-pending", "old-sent-late", "recent-sent"}, events)
+
+	count := func(q string) int {
+		var n int
+		require.NoError(t, s.rdb.QueryRowContext(ctx, q).Scan(&n))
+		return n
+	}
+	assert.Equal(t, 3, count(`SELECT count(*) FROM events`), "events without messages are gone")
+	assert.Equal(t, 0, count(`SELECT count(*) FROM attempts`))
+	assert.Equal(t, 1, count(`SELECT count(*) FROM dedup`))
+	// The old key is gone: the same delivery is accepted again.
+	require.NoError(t, s.Accept(ctx, event("old-sent", "k-old", t0, "a"), time.Time{}))
+
+	n, err = s.Prune(ctx, before)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+}
+
+func TestListPages(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	for i := range 7 {
+		require.NoError(t, s.Accept(ctx, event(fmt.Sprint(i), "", t0, "wxid_a"), time.Time{}))
+	}
+	all, err := s.List(ctx, bridge.ListFilter{})
+	require.NoError(t, err)
+	require.Len(t, all, 7)
+	id := ids(all) // newest first
+	require.NoError(t, s.Sent(ctx, []int64{id[0], id[2], id[4]}, t0))
+
+	tests := []struct {
+		name   string
+		filter bridge.ListFilter
+		want   []int64
+	}{
+		{"first page", bridge.ListFilter{Limit: 3}, id[0:3]},
+		{"second page", bridge.ListFilter{Limit: 3, Before: id[2]}, id[3:6]},
+		{"last page", bridge.ListFilter{Limit: 3, Before: id[5]}, id[6:]},
+		{"past the end", bridge.ListFilter{Limit: 3, Before: id[6]}, []int64{}},
+		{"by state", bridge.ListFilter{State: bridge.StateSent}, []int64{id[0], id[2], id[4]}},
+		{"by state, paged", bridge.ListFilter{State: bridge.StatePending, Limit: 2, Before: id[1]}, []int64{id[3], id[5]}},
+		{"unknown state", bridge.ListFilter{State: "nope"}, []int64{}},
+		{"limit capped", bridge.ListFilter{Limit: 10_000}, id},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.List(ctx, tt.filter)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, ids(got))
+		})
+	}
+}
+
+func TestPing(t *testing.T) {
+	// Missing directories are created; odd names are not taken for URI syntax.
+	path := filepath.Join(t.TempDir(), "a b", "c?d#e%20", "outbox.db")
+	s, err := Open(path, Options{})
+	require.NoError(t, err)
+	assert.FileExists(t, path)
+	require.NoError(t, s.Ping(context.Background()))
+	require.NoError(t, s.Close())
+	assert.ErrorIs(t, s.Ping(context.Background()), ErrClosed)
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	s, err := Open(path, Options{})
+	require.NoError(t, err)
+	_, err = s.w.db.Exec(fmt.Sprintf("PRAGMA user_version = %d", len(migrations)+1))
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	_, err = Open(path, Options{})
+	assert.ErrorContains(t, err, "newer")
+}
+
+func TestCloseWhileAccepting(t *testing.T) {
+	// Every Accept that returned nil is on disk after Close; the others
+	// were refused with ErrClosed.
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	s, err := Open(path, Options{})
+	require.NoError(t, err)
+
+	const n = 300
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = s.Accept(ctx, event(fmt.Sprint(i), "", t0, "wxid_a"), time.Time{}) })
+	}
+	time.Sleep(2 * time.Millisecond)
+	require.NoError(t, s.Close())
+	wg.Wait()
+
+	var accepted []string
+	for i, err := range errs {
+		if err == nil {
+			accepted = append(accepted, fmt.Sprint(i))
+		} else {
+			require.ErrorIs(t, err, ErrClosed)
+		}
+	}
+	s, err = Open(path, Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	due, err := s.Due(ctx, account, t0, n)
+	require.NoError(t, err)
+	var stored []string
+	for _, q := range due {
+		stored = append(stored, q.EventID)
+	}
+	assert.ElementsMatch(t, accepted, stored)
+	t.Logf("%d of %d accepted before Close", len(accepted), n)
+}
+
+func TestFailedRequestLeavesNothingBehind(t *testing.T) {
+	// A request that fails after writing is rolled back to its savepoint;
+	// the rest of its batch commits.
+	ctx := context.Background()
+	hook, held, release := stallFirstCommit()
+	s := openStore(t, Options{beforeCommit: hook})
+	go func() { _ = s.Ping(ctx) }()
+	<-held
+
+	errHalfway := errors.New("failed half-way")
+	var wg sync.WaitGroup
+	var failed, ok error
+	wg.Go(func() {
+		failed = s.submit(ctx, func(t *wtx) error {
+			if _, err := t.exec(stInsertEvent, "half", "src", "ev", "", 1, nil); err != nil {
+				return err
+			}
+			return errHalfway
+		})
+	})
+	require.Eventually(t, func() bool { return len(s.w.reqs) == 1 }, 5*time.Second, time.Millisecond)
+	wg.Go(func() { ok = s.Accept(ctx, event("whole", "", t0, "wxid_a"), time.Time{}) })
+	require.Eventually(t, func() bool { return len(s.w.reqs) == 2 }, 5*time.Second, time.Millisecond)
+	close(release)
+	wg.Wait()
+
+	assert.ErrorIs(t, failed, errHalfway)
+	require.NoError(t, ok)
+	assert.Equal(t, 2, s.Stats().MaxBatch, "both requests in one batch")
+	var events []string
+	rows, err := s.rdb.QueryContext(ctx, `SELECT event_id FROM events`)
+	require.NoError(t, err)
+	defer rows.Close()
+	for rows.Next() {
+		var e string
+		require.NoError(t, rows.Scan(&e))
+		events = append(events, e)
+	}
+	assert.Equal(t, []string{"whole"}, events)
+}

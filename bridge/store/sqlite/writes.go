@@ -1,0 +1,224 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gewe-bridge/gewe-bridge/bridge"
+)
+
+// Accept commits the event and its messages; it returns nil only once they
+// are on disk. The acceptance time, used for the messages' created_at and
+// next_at and for the de-duplication key, is a.ReceivedAt (the store's
+// clock when zero), so it is measured on the same clock as dedupSince.
+func (s *Store) Accept(ctx context.Context, a *bridge.Accepted, dedupSince time.Time) error {
+	if a == nil {
+		return errors.New("outbox: accept: nil event")
+	}
+	// Everything that can be prepared outside the writer is: the writer's
+	// time is what all webhooks wait for.
+	at := a.ReceivedAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	now := at.UnixNano()
+	mentions := make([]string, len(a.Messages))
+	for i, m := range a.Messages {
+		if len(m.At) > 0 {
+			b, err := json.Marshal(m.At)
+			if err != nil {
+				return fmt.Errorf("outbox: accept: %w", err)
+			}
+			mentions[i] = string(b)
+		}
+	}
+	raw := encodeRaw(a.Raw)
+	since := encodeTime(dedupSince)
+
+	return s.submit(ctx, func(t *wtx) error {
+		if a.DedupKey != "" {
+			res, err := t.exec(stDedupPut, a.DedupKey, now, since)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				return bridge.ErrDuplicate
+			}
+		}
+		res, err := t.exec(stInsertEvent, a.EventID, a.Source, a.EventName, a.DedupKey, now, raw)
+		if err != nil {
+			return err
+		}
+		event, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		for i, m := range a.Messages {
+			if _, err := t.exec(stInsertMessage, event, a.Account, m.Rule, m.To, m.Text, mentions[i], m.XML, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Sent marks the messages sent at at.
+func (s *Store) Sent(ctx context.Context, ids []int64, at time.Time) error {
+	sentAt := encodeTime(at)
+	return s.submit(ctx, func(t *wtx) error {
+		for _, id := range ids {
+			if _, err := t.exec(stSent, id, sentAt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Retry records the failed attempt on each pending message and makes it due
+// again at next. Ids of messages that are not pending (or not there) are
+// ignored.
+func (s *Store) Retry(ctx context.Context, ids []int64, a bridge.Attempt, next time.Time) error {
+	at, nextAt := encodeTime(a.At), encodeTime(next)
+	return s.submit(ctx, func(t *wtx) error {
+		for _, id := range ids {
+			res, err := t.exec(stRetry, id, a.Error, at, nextAt)
+			if err != nil {
+				return err
+			}
+			if err := t.recordAttempt(res, id, at, a.Error); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Dead records the failed attempt on each pending message and gives it up.
+func (s *Store) Dead(ctx context.Context, ids []int64, a bridge.Attempt) error {
+	at := encodeTime(a.At)
+	return s.submit(ctx, func(t *wtx) error {
+		for _, id := range ids {
+			res, err := t.exec(stDead, id, a.Error, at)
+			if err != nil {
+				return err
+			}
+			if err := t.recordAttempt(res, id, at, a.Error); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// recordAttempt adds the attempt to the message's history when the Retry or
+// Dead update (res) found it pending.
+func (t *wtx) recordAttempt(res sql.Result, id, at int64, msg string) error {
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err
+	}
+	_, err := t.exec(stInsertAttempt, id, at, msg)
+	return err
+}
+
+// Requeue makes the message pending and due at now, whatever its state. Its
+// attempt count starts again from 0, so it gets the whole retry schedule;
+// the earlier attempts stay in its history.
+func (s *Store) Requeue(ctx context.Context, id int64, now time.Time) error {
+	at := encodeTime(now)
+	return s.submit(ctx, func(t *wtx) error {
+		res, err := t.exec(stRequeue, id, at)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return bridge.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// Prune deletes sent messages sent before before, dead messages given up
+// before before, their attempts, events received before before that have no
+// message left, and de-duplication keys accepted before before. It works in
+// transactions of at most PruneChunk rows of each kind, so webhooks are not
+// held up behind it, and returns how many messages it deleted.
+func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
+	cutoff, chunk := encodeTime(before), s.opts.PruneChunk
+	total := 0
+	for {
+		var c pruned
+		err := s.submit(ctx, func(t *wtx) error {
+			var err error
+			c, err = t.prune(cutoff, chunk)
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += c.messages
+		if c.messages < chunk && c.events < chunk && c.keys < chunk {
+			return total, nil
+		}
+	}
+}
+
+type pruned struct{ messages, events, keys int }
+
+func (t *wtx) prune(before int64, limit int) (pruned, error) {
+	var c pruned
+	ids, err := t.pruneCandidates(before, limit)
+	if err != nil {
+		return c, err
+	}
+	for _, id := range ids {
+		if _, err := t.exec(stPruneAttempts, id); err != nil {
+			return c, err
+		}
+		if _, err := t.exec(stPruneMessage, id); err != nil {
+			return c, err
+		}
+	}
+	c.messages = len(ids)
+	if c.events, err = t.execCount(stPruneEvents, before, limit); err != nil {
+		return c, err
+	}
+	if c.keys, err = t.execCount(stPruneDedup, before, limit); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func (t *wtx) pruneCandidates(before int64, limit int) ([]int64, error) {
+	rows, err := t.stmt(stPruneSelect).QueryContext(context.Background(), before, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func (t *wtx) execCount(st int, args ...any) (int, error) {
+	res, err := t.exec(st, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
