@@ -561,79 +561,8 @@ func fnIndent(n, s any) string {
 	return b.String()
 }
 
-// fnXML is "xml V". It allocates only when something needs escaping.
-func fnXML(v any) string {
-	s := fnToString(v)
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if fnXMLEscapeASCII(c) != "" {
-				return fnXMLEscape(s, i)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if !fnXMLRuneOK(r, size) {
-			return fnXMLEscape(s, i)
-		}
-		i += size
-	}
-	return s
-}
-
-// fnXMLEscapeASCII returns the replacement for an ASCII byte, "" when the
-// byte stands for itself.
-func fnXMLEscapeASCII(c byte) string {
-	switch c {
-	case '&':
-		return "&amp;"
-	case '<':
-		return "&lt;"
-	case '>':
-		return "&gt;"
-	case '"':
-		return "&quot;"
-	case '\'':
-		return "&apos;"
-	case '\t', '\n', '\r':
-		return ""
-	}
-	if c < 0x20 {
-		return "\uFFFD"
-	}
-	return ""
-}
-
-// fnXMLRuneOK reports whether a decoded non-ASCII rune may appear in XML.
-func fnXMLRuneOK(r rune, size int) bool {
-	return !(r == utf8.RuneError && size == 1) && r != 0xFFFE && r != 0xFFFF
-}
-
-func fnXMLEscape(s string, from int) string {
-	var b strings.Builder
-	b.Grow(len(s) + 16)
-	b.WriteString(s[:from])
-	for i := from; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if e := fnXMLEscapeASCII(c); e != "" {
-				b.WriteString(e)
-			} else {
-				b.WriteByte(c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if fnXMLRuneOK(r, size) {
-			b.WriteString(s[i : i+size])
-		} else {
-			b.WriteRune(utf8.RuneError)
-		}
-		i += size
-	}
-	return b.String()
-}
+// fnXML is the `xml` function: EscapeXML of the value as text.
+func fnXML(v any) string { return EscapeXML(fnToString(v)) }
 
 // fnPlural is "plural N ONE MANY".
 func fnPlural(n, one, many any) string {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"text/template"
+	"unicode/utf8"
 )
 
 // tmpl is a compiled template: text, a link card, or a raw appmsg.
@@ -151,6 +152,9 @@ func escapeXML(b *strings.Builder, s string) {
 			b.WriteString("&quot;")
 		case '\'':
 			b.WriteString("&apos;")
+		case '\r':
+			// A parser turns a literal \r into \n; the reference keeps it.
+			b.WriteString("&#xD;")
 		default:
 			if isXMLChar(r) {
 				b.WriteRune(r)
@@ -166,11 +170,28 @@ func isXMLChar(r rune) bool {
 		r >= 0x10000 && r <= 0x10FFFF
 }
 
-// EscapeXML returns s escaped for XML; the `xml` template function.
+// EscapeXML returns s escaped for XML; the `xml` template function. Text
+// with nothing to escape is returned as it is, without allocating.
 func EscapeXML(s string) string {
-	var b strings.Builder
-	escapeXML(&b, s)
-	return b.String()
+	for i, r := range s {
+		switch {
+		case r == '&', r == '<', r == '>', r == '"', r == '\'', r == '\r', !isXMLChar(r),
+			r == utf8.RuneError && isInvalidAt(s, i):
+			var b strings.Builder
+			b.Grow(len(s) + 16)
+			b.WriteString(s[:i])
+			escapeXML(&b, s[i:])
+			return b.String()
+		}
+	}
+	return s
+}
+
+// isInvalidAt reports whether s holds an invalid UTF-8 byte at i (rather
+// than a real U+FFFD).
+func isInvalidAt(s string, i int) bool {
+	_, size := utf8.DecodeRuneInString(s[i:])
+	return size == 1
 }
 
 // checkAppMsg requires well-formed XML with one <appmsg> root.

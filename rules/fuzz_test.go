@@ -1,0 +1,143 @@
+package rules
+
+import (
+	"encoding/xml"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzLinkCardXML proves that no value can break out of its element: every
+// card parses back and yields each value intact (less the characters XML
+// cannot carry, which are dropped).
+func FuzzLinkCardXML(f *testing.F) {
+	for _, s := range [][4]string{
+		{"PR #1 <b>bold</b>", "a & b", "https://x/?a=1&b=2", "https://x/p.png"},
+		{"]]>", "<![CDATA[x]]>", "\"'", "</appmsg><appmsg>"},
+		{"告警 🔥", "\x00\x01", "\xff\xfe", "&amp;"},
+	} {
+		f.Add(s[0], s[1], s[2], s[3])
+	}
+	f.Fuzz(func(t *testing.T, title, des, url, thumb string) {
+		out := LinkCardXML(title, des, url, thumb)
+		var card struct {
+			XMLName xml.Name `xml:"appmsg"`
+			Title   string   `xml:"title"`
+			Des     string   `xml:"des"`
+			Type    string   `xml:"type"`
+			URL     string   `xml:"url"`
+			Thumb   string   `xml:"thumburl"`
+		}
+		if err := xml.Unmarshal([]byte(out), &card); err != nil {
+			t.Fatalf("card does not parse: %v\n%s", err, out)
+		}
+		for _, c := range []struct{ got, want string }{{card.Title, title}, {card.Des, des}, {card.URL, url}, {card.Thumb, thumb}} {
+			if c.got != xmlText(c.want) {
+				t.Fatalf("value changed: got %q, want %q", c.got, xmlText(c.want))
+			}
+		}
+		if card.Type != "5" {
+			t.Fatalf("type is %q", card.Type)
+		}
+		if err := checkAppMsg(out); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// xmlText is what an XML parser gives back for s: invalid UTF-8 becomes
+// U+FFFD and characters XML forbids are gone.
+func xmlText(s string) string {
+	var b strings.Builder
+	for _, r := range s { // one U+FFFD per invalid byte, as escapeXML writes
+		if isXMLChar(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// FuzzSplit: parts respect the byte limit, never cut a character, and
+// (below max_parts) carry the whole text.
+func FuzzSplit(f *testing.F) {
+	f.Add("line one\nline two 告警 🔥\n"+strings.Repeat("长", 500), 100, 4)
+	f.Add(strings.Repeat("a", 5000), 2000, 4)
+	f.Add("short", 2000, 4)
+	f.Fuzz(func(t *testing.T, text string, max, parts int) {
+		if max < 0 || max > 10000 || parts < 0 || parts > 50 || !utf8.ValidString(text) {
+			return
+		}
+		out := Split(text, max, parts, "https://x/y")
+		if len(out) == 0 {
+			t.Fatal("no parts")
+		}
+		if parts > 0 && len(out) > max2(parts, 1) {
+			t.Fatalf("%d parts, max %d", len(out), parts)
+		}
+		for _, p := range out {
+			if !utf8.ValidString(p) {
+				t.Fatalf("part splits a character: %q", p)
+			}
+			if max >= 64 && len(out) > 1 && len(p) > max {
+				t.Fatalf("part of %d bytes over the limit %d", len(p), max)
+			}
+		}
+	})
+}
+
+func max2(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// FuzzLoad: any file gives a ruleset or problems, never a panic; every
+// problem has a message.
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte(exampleConfigForFuzz))
+	f.Add([]byte("rules: [{name: a, when: 'x ==', to: [wxid_a]}]"))
+	f.Add([]byte("sources: {a: {type: github}}\ntemplates: {t: {link: {title: '{{'}}}}"))
+	f.Add([]byte("gewe: {timeout: 7x}\nrules: &a [*a]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rs, probs := Load(data, "fuzz.yaml", func(string) string { return "" })
+		if rs == nil && probs.Err() == nil {
+			t.Fatal("no ruleset and no error")
+		}
+		for _, p := range probs {
+			if p.Msg == "" {
+				t.Fatalf("problem without a message: %+v", p)
+			}
+		}
+	})
+}
+
+const exampleConfigForFuzz = `
+sources: {am: {type: alertmanager, bearer_token: x}}
+contacts: {ops: {wxid: "1@chatroom"}, al: {wxid: wxid_al, name: Al}}
+templates:
+  t: "{{ .labels.alertname }} {{ range .alerts }}{{ .status }}{{ end }}"
+rules:
+  - {name: a, when: 'labels.severity == "critical"', to: [ops], at: [al], template: t}
+  - {name: b, to_expr: '"ops"'}
+`
+
+// FuzzRender: user templates over arbitrary payload values never panic and
+// never print "<no value>".
+func FuzzRender(f *testing.F) {
+	f.Add("{{ .payload.a }} {{ .labels.x | default \"n\" }}", "value", int64(3))
+	f.Add("{{ truncate 3 .payload.a }}{{ xml .payload.a }}{{ toJson .payload }}", "<&>", int64(-1))
+	f.Add("{{ range .alerts }}{{ .labels.y }}{{ end }}{{ date \"2006\" .payload.b }}", "告警", int64(1<<40))
+	f.Fuzz(func(t *testing.T, src, s string, n int64) {
+		tm, err := parseTemplate("f", Template{Text: src}, Funcs(nil, nil))
+		if err != nil {
+			return
+		}
+		ev := &Event{Payload: map[string]any{"a": s, "b": n, "c": nil, "d": []any{s, n}},
+			Labels: map[string]string{"x": s}, Alerts: []any{map[string]any{"labels": map[string]any{"y": s}}}}
+		text, _, err := tm.render(ev.Vars(), 4096)
+		if err == nil && strings.Contains(text, "<no value>") && !strings.Contains(s, "<no value>") && !strings.Contains(src, "<no value>") {
+			t.Fatalf("rendered <no value>: %q", text)
+		}
+	})
+}
