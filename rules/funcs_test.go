@@ -284,7 +284,7 @@ func TestFnText(t *testing.T) {
 		{"xml", fnArgs{"告警 🔥 resolved"}, "告警 🔥 resolved", ""},
 		{"xml", fnArgs{"中<文"}, "中&lt;文", ""},
 		{"xml", fnArgs{"a\tb\nc\r"}, "a\tb\nc&#xD;", ""}, // a literal \r would be read back as \n
-		{"xml", fnArgs{"a\x00b\x1f"}, "ab", ""},               // characters XML cannot carry are dropped
+		{"xml", fnArgs{"a\x00b\x1f"}, "ab", ""},          // characters XML cannot carry are dropped
 		{"xml", fnArgs{"bad\xffutf8 & more"}, "bad\uFFFDutf8 &amp; more", ""},
 		{"xml", fnArgs{"x\uFFFEy\uFFFD"}, "xy\uFFFD", ""},
 		{"xml", fnArgs{int64(5)}, "5", ""},
