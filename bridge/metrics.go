@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"context"
 	"strconv"
 	"time"
 
@@ -29,6 +30,42 @@ type Metrics struct {
 	senderPaused  *prometheus.GaugeVec
 	reloadSuccess prometheus.Gauge
 	reloadTime    prometheus.Gauge
+}
+
+// backlogCollector reports the outbox's queue depth and the age of its
+// oldest pending message per account, read at scrape time.
+type backlogCollector struct {
+	outbox Outbox
+	now    func() time.Time
+	depth  *prometheus.Desc
+	oldest *prometheus.Desc
+}
+
+func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.depth; ch <- c.oldest }
+
+func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	backlog, err := c.outbox.Backlog(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.depth, err)
+		return
+	}
+	for _, b := range backlog {
+		ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(b.Pending), b.Account)
+		ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, c.now().Sub(b.Oldest).Seconds(), b.Account)
+	}
+}
+
+// WatchOutbox adds the outbox's queue metrics.
+func (m *Metrics) WatchOutbox(o Outbox, now func() time.Time) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(&backlogCollector{outbox: o, now: now,
+		depth: prometheus.NewDesc("gewe_bridge_queue_pending", "Messages waiting to be sent, by account.", []string{"account"}, nil),
+		oldest: prometheus.NewDesc("gewe_bridge_oldest_pending_seconds", "Age of the oldest message waiting to be sent, by account.",
+			[]string{"account"}, nil)})
 }
 
 // NewMetrics registers the bridge's metrics, plus Go and process ones.

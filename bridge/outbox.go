@@ -56,6 +56,13 @@ type Attempt struct {
 	Error string    `json:"error"`
 }
 
+// Backlog is one account's pending messages.
+type Backlog struct {
+	Account string
+	Pending int
+	Oldest  time.Time // when the oldest pending message was accepted
+}
+
 // ListFilter selects messages for the admin API.
 type ListFilter struct {
 	State  string // "" for all
@@ -95,6 +102,9 @@ type Outbox interface {
 	// Prune deletes sent and dead messages, events and de-duplication keys
 	// older than before; it returns how many messages went.
 	Prune(ctx context.Context, before time.Time) (int, error)
+	// Backlog returns each account's pending count and oldest pending
+	// message, for the queue metrics.
+	Backlog(ctx context.Context) ([]Backlog, error)
 	// Ping reports whether the store can be written (readiness).
 	Ping(ctx context.Context) error
 	Close() error

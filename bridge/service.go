@@ -94,6 +94,7 @@ func New(opts Options) (*Service, error) {
 	s.sender = NewSender(opts.Account, opts.Outbox, opts.Client, cfg, opts.Metrics, s.log)
 	s.app = s.newApp(cfg)
 	s.opts.Metrics.reloaded(true)
+	s.opts.Metrics.WatchOutbox(opts.Outbox, opts.Now)
 	s.lastReload = reloadStatus{OK: true, At: opts.Now()}
 	return s, nil
 }

@@ -46,6 +46,31 @@ func (s *Store) NextDue(ctx context.Context, account string) (time.Time, bool, e
 	return decodeTime(next), true, nil
 }
 
+// Backlog returns each account's pending messages: how many, and when the
+// oldest was accepted.
+func (s *Store) Backlog(ctx context.Context) ([]bridge.Backlog, error) {
+	if err := s.readLock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	rows, err := s.rd[rdBacklog].QueryContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []bridge.Backlog
+	for rows.Next() {
+		var b bridge.Backlog
+		var oldest int64
+		if err := rows.Scan(&b.Account, &b.Pending, &oldest); err != nil {
+			return nil, err
+		}
+		b.Oldest = decodeTime(oldest)
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
 // List returns messages newest first, f.Limit (default 50, at most 500) at a
 // time; the next page is the one Before the last id returned.
 func (s *Store) List(ctx context.Context, f bridge.ListFilter) ([]bridge.Queued, error) {

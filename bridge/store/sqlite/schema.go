@@ -188,6 +188,7 @@ const (
 	rdGet
 	rdAttempts
 	rdRaw
+	rdBacklog
 	numReadStmts
 )
 
@@ -209,4 +210,6 @@ var readSQL = [numReadStmts]string{
 		WHERE m.id = ?`,
 	rdAttempts: `SELECT at, error FROM attempts WHERE message = ? ORDER BY id`,
 	rdRaw:      `SELECT e.raw FROM messages m JOIN events e ON e.id = m.event WHERE m.id = ?`,
+	rdBacklog: `SELECT account, COUNT(*), MIN(created_at) FROM messages WHERE state = 'pending'
+		GROUP BY account`,
 }

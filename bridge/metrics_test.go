@@ -1,0 +1,51 @@
+package bridge_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+
+	"github.com/gewe-bridge/gewe-bridge/bridge"
+	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
+	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMetricsExposition(t *testing.T) {
+	store, err := sqlite.Open(t.TempDir()+"/outbox.db", sqlite.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { store.Close() })
+	load := func() (*rules.Ruleset, rules.Problems) {
+		return rules.Load([]byte(serviceConfig), "test.yaml", func(string) string { return "" })
+	}
+	svc, err := bridge.New(bridge.Options{Load: load, Outbox: store, Client: &fakeClient{}, Account: "wx_a",
+		Metrics: bridge.NewMetrics(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+
+	resp, err := svc.App().Test(amRequest([]byte(`{"version":"4","status":"firing","alerts":[]}`), nil), -1)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	resp, err = svc.App().Test(amRequest([]byte(`{}`), func(r *http.Request) { r.Header.Set("Authorization", "Bearer x") }), -1)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	resp, err = svc.App().Test(httptestRequest(http.MethodGet, "/metrics", ""), -1)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`gewe_bridge_webhooks_received_total{code="202",event="alert",source="alertmanager"} 1`,
+		`gewe_bridge_webhooks_received_total{code="401",event="",source="alertmanager"} 1`,
+		`gewe_bridge_webhook_auth_failures_total{source="alertmanager"} 1`,
+		`gewe_bridge_rule_matches_total{rule="all"} 1`,
+		`gewe_bridge_messages_queued_total 1`,
+		`gewe_bridge_queue_pending{account="wx_a"} 1`,
+		`gewe_bridge_oldest_pending_seconds{account="wx_a"}`,
+		`gewe_bridge_config_last_reload_successful 1`,
+		`go_goroutines`,
+	} {
+		assert.Contains(t, string(body), want)
+	}
+}
