@@ -141,3 +141,29 @@ func FuzzRender(f *testing.F) {
 		}
 	})
 }
+
+func TestRenderLimits(t *testing.T) {
+	big := make([]any, 20000)
+	for i := range big {
+		big[i] = "x"
+	}
+	data := map[string]any{"payload": map[string]any{"big": big}}
+	tests := []struct {
+		name, src, want string
+	}{
+		{"output cap", `{{ range .payload.big }}{{ . }}{{ end }}`, "output over"},
+		{"time limit", `{{ range .payload.big }}{{ range $.payload.big }}{{ "" }}{{ end }}{{ end }}`, "still running"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tm, err := parseTemplate("t", Template{Text: tt.src}, Funcs(nil, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = tm.render(data, 4096)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"text/template"
+	"time"
 	"unicode/utf8"
 )
 
@@ -57,19 +58,33 @@ func parseTemplate(name string, t Template, funcs template.FuncMap) (*tmpl, erro
 	return out, nil
 }
 
-// errTooLong is returned when a template's output passes the limit.
-var errTooLong = errors.New("template output is over the size limit")
+// Errors of a template that runs away.
+var (
+	errTooLong = errors.New("template output is over the size limit")
+	errTooSlow = errors.New("template took too long")
+)
 
-// limitedBuffer is a bytes.Buffer that refuses to grow past max, so a
-// template ranging over a huge payload fails instead of eating memory.
+// renderTimeout bounds one template's execution.
+const renderTimeout = time.Second
+
+// limitedBuffer is a bytes.Buffer that refuses to grow past max or to keep
+// writing past its deadline, so a template ranging over a huge payload
+// fails instead of eating memory or a core. text/template cannot be
+// interrupted, so the clock is read as output is written, every 32 writes
+// to keep a normal render cheap.
 type limitedBuffer struct {
 	bytes.Buffer
-	max int
+	max      int
+	deadline time.Time
+	writes   int
 }
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
 	if b.Len()+len(p) > b.max {
 		return 0, errTooLong
+	}
+	if b.writes++; b.writes%32 == 0 && time.Now().After(b.deadline) {
+		return 0, errTooSlow
 	}
 	return b.Buffer.Write(p)
 }
@@ -78,10 +93,13 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 // "<no value>" even with missingkey=zero (the zero value of an interface
 // is nil); like Helm, the bridge removes it so a message never shows it.
 func execute(t *template.Template, data any, max int) (string, error) {
-	buf := limitedBuffer{max: max}
+	buf := limitedBuffer{max: max, deadline: time.Now().Add(renderTimeout)}
 	if err := t.Execute(&buf, data); err != nil {
-		if errors.Is(err, errTooLong) {
+		switch {
+		case errors.Is(err, errTooLong):
 			return "", fmt.Errorf("%s: output over %d bytes", t.Name(), max)
+		case errors.Is(err, errTooSlow):
+			return "", fmt.Errorf("%s: still running after %s", t.Name(), renderTimeout)
 		}
 		return "", err
 	}
