@@ -18,10 +18,10 @@ func (p *loader) checkSemantics(c *Config) {
 	}
 	if !c.DryRun {
 		if c.Gewe.BaseURL == "" {
-			p.add(p.at("gewe"), "gewe.base_url", "is required when gewe.token is set%s", p.unsetHint(c, "gewe.base_url"))
+			p.add(p.at("gewe.base_url"), "gewe.base_url", "is required when gewe.token is set%s", p.unsetHint(c, "gewe.base_url"))
 		}
 		if c.Gewe.AppID == "" {
-			p.add(p.at("gewe"), "gewe.app_id", "is required when gewe.token is set%s", p.unsetHint(c, "gewe.app_id"))
+			p.add(p.at("gewe.app_id"), "gewe.app_id", "is required when gewe.token is set%s", p.unsetHint(c, "gewe.app_id"))
 		}
 	}
 	if d := c.Delivery; d.GroupGapMax < d.GroupGapMin {
@@ -118,13 +118,15 @@ func (p *loader) checkSource(c *Config, name string, s Source) {
 	if hint == "" && field == "bearer_token" {
 		hint = p.unsetHint(c, path+".secret")
 	}
+	// Point at the empty credential when it is written, else at the source.
+	at := p.at(path + "." + field)
 	if c.DryRun {
 		// Nothing is sent in dry-run mode: let a fresh machine try the
 		// example config, but say that the endpoint is open.
-		p.warn(p.at(path), path, "no %s set%s: accepting unauthenticated requests because gewe.token is empty (dry-run)", missing, hint)
+		p.warn(at, path, "no %s set%s: accepting unauthenticated requests because gewe.token is empty (dry-run)", missing, hint)
 		return
 	}
-	p.add(p.at(path), path, "no %s set%s: every request would be refused", missing, hint)
+	p.add(at, path, "no %s set%s: every request would be refused", missing, hint)
 }
 
 // unsetHint names the environment variables that left the value at path empty.

@@ -99,7 +99,8 @@ func Compile(cfg *Config) (*Ruleset, Problems) {
 			used[r.Template] = true
 			if t, ok := rs.templates[r.Template]; ok {
 				cr.tmpl = t
-			} else {
+			} else if _, defined := cfg.Templates[r.Template]; !defined {
+				// (A defined template that failed to parse is reported once, above.)
 				c.add(cr.path+".template", "unknown template %q%s", r.Template, c.knownTemplates(rs))
 			}
 		}
@@ -174,7 +175,7 @@ func (c *compiler) compileExpr(path, src string, opts []expr.Option, resultOK fu
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) {
-			c.probs = append(c.probs, Problem{File: c.cfg.File, Pos: c.exprPos(path, fe), Path: path,
+			c.probs = append(c.probs, Problem{File: c.cfg.File, Pos: c.exprPos(path, src, fe), Path: path,
 				Msg: exprMessage(fe)})
 		} else {
 			c.add(path, "%v", err)
@@ -192,26 +193,89 @@ func (c *compiler) compileExpr(path, src string, opts []expr.Option, resultOK fu
 
 // exprPos maps an error's place inside an expression to the file: the
 // expression's value starts at the YAML node's position.
-func (c *compiler) exprPos(path string, fe *file.Error) Pos {
+func (c *compiler) exprPos(path, src string, fe *file.Error) Pos {
 	start := c.cfg.PosOf(path)
 	if start.Line == 0 {
 		return start
 	}
-	style := c.cfg.styles[path]
-	switch style {
-	case yaml.LiteralStyle, yaml.FoldedStyle:
-		// The text starts on the line after the indicator.
+	switch c.cfg.styles[path] {
+	case yaml.LiteralStyle:
+		// Lines are kept as written, less the block's indentation; the
+		// text starts on the line after the indicator.
 		return Pos{Line: start.Line + fe.Line, Column: c.cfg.indents[path] + fe.Column + 1}
+	case yaml.FoldedStyle:
+		start = Pos{Line: start.Line + 1, Column: c.cfg.indents[path] + 1}
 	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
-		if fe.Line <= 1 {
-			return Pos{Line: start.Line, Column: start.Column + 1 + fe.Column}
+		start.Column++ // after the opening quote
+	}
+	// Plain, quoted and folded values may be folded over several lines
+	// and hold escapes: find the expression's characters in the file.
+	return seekValue(c.cfg.lines, start, c.cfg.styles[path] == yaml.DoubleQuotedStyle, []rune(src), fe.From)
+}
+
+// seekValue returns the place in the file of value[n] (or just after the
+// value when n is past its end), for a scalar whose text starts at start.
+// It walks the file and the value side by side, skipping what YAML took
+// out of the text: line breaks and indentation of folded lines, doubled
+// single quotes and, in double quotes, backslash escapes (one character).
+func seekValue(lines []string, start Pos, doubleQuoted bool, value []rune, n int) Pos {
+	if start.Line > len(lines) || n < 0 {
+		return start
+	}
+	n = min(n, len(value))
+	line, cur := start.Line, []rune(lines[start.Line-1])
+	i := start.Column - 1
+	for k := 0; k <= n; k++ {
+		if k == len(value) {
+			return Pos{Line: line, Column: i + 1} // just after the value
 		}
-	default:
-		if fe.Line <= 1 {
-			return Pos{Line: start.Line, Column: start.Column + fe.Column}
+		for {
+			if i >= len(cur) {
+				if k == n && value[k] == '\n' {
+					return Pos{Line: line, Column: i + 1}
+				}
+				if line >= len(lines) {
+					return start // not found: the value's start is the best guess
+				}
+				line, cur, i = line+1, []rune(lines[line]), 0
+				if k < n && value[k] == '\n' {
+					break // a line break kept in the value
+				}
+				continue
+			}
+			if k == n {
+				if cur[i] == value[k] || doubleQuoted && cur[i] == '\\' {
+					return Pos{Line: line, Column: i + 1}
+				}
+				i++
+				continue
+			}
+			if doubleQuoted && cur[i] == '\\' && i+1 < len(cur) {
+				i += escapeLen(cur[i+1])
+				break
+			}
+			if cur[i] == value[k] {
+				i++
+				break
+			}
+			i++
 		}
 	}
-	return Pos{Line: start.Line + fe.Line - 1, Column: fe.Column + 1}
+	return start
+}
+
+// escapeLen is the length of a YAML double-quoted escape starting with
+// a backslash and c.
+func escapeLen(c rune) int {
+	switch c {
+	case 'x':
+		return 4
+	case 'u':
+		return 6
+	case 'U':
+		return 10
+	}
+	return 2
 }
 
 // exprMessage is expr's message with its snippet, which shows the caret

@@ -28,9 +28,11 @@ func LoadFile(path string, getenv func(string) string) (*Ruleset, Problems) {
 // Load is LoadFile for a config already in memory; file names it in messages.
 func Load(data []byte, file string, getenv func(string) string) (*Ruleset, Problems) {
 	cfg, probs := Parse(data, file, getenv)
-	if probs.Err() != nil {
+	if cfg == nil {
 		return nil, probs
 	}
+	// Compile even when Parse found problems, so that one run reports
+	// every problem in the file, expressions and templates included.
 	rs, cprobs := Compile(cfg)
 	probs = append(probs, cprobs...)
 	if probs.Err() != nil {
@@ -67,7 +69,7 @@ func Parse(data []byte, file string, getenv func(string) string) (*Config, Probl
 		p.addYAMLError(err)
 		return nil, p.probs
 	}
-	cfg.pos, cfg.styles, cfg.indents = p.pos, p.styles, p.indents
+	cfg.pos, cfg.styles, cfg.indents, cfg.lines = p.pos, p.styles, p.indents, p.lines
 	cfg.unset = map[string][]string{}
 	for n, vars := range unset {
 		cfg.unset[p.paths[n]] = vars
@@ -166,7 +168,7 @@ func isMapField(path string) bool {
 	return false
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
+var yamlLine = regexp.MustCompile(`line (\d+)(?:: column (\d+))?`)
 
 // addYAMLError turns a yaml.v3 error ("yaml: line 3: ...", or a
 // *yaml.TypeError with one line per problem) into problems.
@@ -182,6 +184,9 @@ func (p *loader) addYAMLError(err error) {
 		if sm := yamlLine.FindStringSubmatch(m); sm != nil {
 			pos.Line, _ = strconv.Atoi(sm[1])
 			pos.Column = 1
+			if sm[2] != "" {
+				pos.Column, _ = strconv.Atoi(sm[2])
+			}
 			m = strings.TrimSpace(strings.TrimPrefix(m[strings.Index(m, sm[0])+len(sm[0]):], ":"))
 		}
 		p.add(pos, "", "%s", m)
@@ -202,6 +207,11 @@ func (p *loader) checkKeys(n *yaml.Node, t reflect.Type, path string) {
 		fields := yamlFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			if k.ShortTag() == "!!merge" {
+				// `<<: *anchor` merges a mapping whose keys are checked
+				// where it is written.
+				continue
+			}
 			child := k.Value
 			if path != "" {
 				child = path + "." + k.Value

@@ -2,11 +2,13 @@ package rules
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
 
-// partMarkRoom is the bytes kept free in each part for its "(1/3) " mark.
+// partMarkRoom is the bytes kept free in each part for its "(1/3) " mark,
+// up to 99 parts.
 const partMarkRoom = len("(10/10) ")
 
 // Split cuts text into parts of at most maxBytes UTF-8 bytes each, on line
@@ -20,11 +22,21 @@ func Split(text string, maxBytes, maxParts int, link string) []string {
 	if maxParts <= 0 {
 		maxParts = 1
 	}
-	budget := maxBytes - partMarkRoom
-	if budget < 16 {
-		budget = 16
+	// Keep room in each part for its mark: partMarkRoom is enough for up
+	// to 99 parts; more parts need longer marks, so cut again.
+	room := partMarkRoom
+	var budget int
+	var chunks []string
+	for {
+		budget = max(maxBytes-room, 16)
+		chunks = chunkLines(text, budget)
+		n := min(len(chunks), maxParts)
+		need := len("(/) ") + 2*len(strconv.Itoa(n))
+		if need <= room {
+			break
+		}
+		room = need
 	}
-	chunks := chunkLines(text, budget)
 	if len(chunks) > maxParts {
 		chunks = chunks[:maxParts]
 		marker := "\n…(truncated)"
@@ -86,8 +98,12 @@ func cutAtRune(s string, n int) string {
 	if n < 0 {
 		n = 0
 	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
+	// A character is at most utf8.UTFMax bytes: look back no further, so
+	// that text that is not valid UTF-8 is still cut (and progress made).
+	for i := n; i > 0 && n-i < utf8.UTFMax; i-- {
+		if utf8.RuneStart(s[i]) {
+			return s[:i]
+		}
 	}
 	return s[:n]
 }

@@ -1,0 +1,163 @@
+package rules_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gewe-bridge/gewe-bridge/rules"
+)
+
+// noEnv is an empty environment: no GeWe token, so configs load in dry-run.
+func noEnv(string) string { return "" }
+
+// env returns a getenv reading from m.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// mustLoad loads an in-memory config that must have no errors.
+func mustLoad(t testing.TB, cfg string) *rules.Ruleset {
+	t.Helper()
+	rs, probs := rules.Load([]byte(cfg), "rules.yaml", noEnv)
+	require.NoError(t, probs.Err(), "config:\n%s", cfg)
+	require.NotNil(t, rs)
+	return rs
+}
+
+// fixturesDir finds shared/fixtures by walking up from the package
+// directory: the repository checkout and shared/ sit side by side.
+func fixturesDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	require.NoError(t, err)
+	for {
+		p := filepath.Join(dir, "shared", "fixtures")
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("shared/fixtures not found above the package directory")
+		}
+		dir = parent
+	}
+}
+
+// fixture decodes a fixture the way the inbound adapters do: numbers
+// become int64 when they are integers, float64 otherwise.
+func fixture(t testing.TB, name string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(fixturesDir(t), name))
+	require.NoError(t, err)
+	return decodeJSON(t, data)
+}
+
+func decodeJSON(t testing.TB, data []byte) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var m map[string]any
+	require.NoError(t, dec.Decode(&m))
+	return normalise(m).(map[string]any)
+}
+
+func normalise(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			t[k] = normalise(x)
+		}
+	case []any:
+		for i, x := range t {
+			t[i] = normalise(x)
+		}
+	case json.Number:
+		if i, err := strconv.ParseInt(string(t), 10, 64); err == nil {
+			return i
+		}
+		f, _ := strconv.ParseFloat(string(t), 64)
+		return f
+	}
+	return v
+}
+
+func stringMap(v any) map[string]string {
+	m, _ := v.(map[string]any)
+	out := make(map[string]string, len(m))
+	for k, x := range m {
+		s, _ := x.(string)
+		out[k] = s
+	}
+	return out
+}
+
+// alertmanagerEvent builds the event the Alertmanager adapter makes of a payload.
+func alertmanagerEvent(source string, p map[string]any) *rules.Event {
+	alerts, _ := p["alerts"].([]any)
+	status, _ := p["status"].(string)
+	receiver, _ := p["receiver"].(string)
+	external, _ := p["externalURL"].(string)
+	return &rules.Event{
+		Source:      source,
+		Type:        "alertmanager",
+		Event:       "alert",
+		ID:          "am-1",
+		Payload:     p,
+		Status:      status,
+		Alerts:      alerts,
+		Labels:      stringMap(p["commonLabels"]),
+		Annotations: stringMap(p["commonAnnotations"]),
+		GroupLabels: stringMap(p["groupLabels"]),
+		Receiver:    receiver,
+		ExternalURL: external,
+	}
+}
+
+// githubEvent builds the event the GitHub adapter makes of a payload.
+func githubEvent(source, event string, p map[string]any) *rules.Event {
+	ev := &rules.Event{Source: source, Type: "github", Event: event, ID: "gh-1", Payload: p}
+	ev.Action, _ = p["action"].(string)
+	if repo, ok := p["repository"].(map[string]any); ok {
+		ev.Repo, _ = repo["full_name"].(string)
+	}
+	if s, ok := p["sender"].(map[string]any); ok {
+		ev.Sender, _ = s["login"].(string)
+	}
+	ev.Ref, _ = p["ref"].(string)
+	if b, ok := strings.CutPrefix(ev.Ref, "refs/heads/"); ok {
+		ev.Branch = b
+	}
+	if tag, ok := strings.CutPrefix(ev.Ref, "refs/tags/"); ok {
+		ev.Tag = tag
+	}
+	return ev
+}
+
+func firingEvent(t testing.TB) *rules.Event {
+	return alertmanagerEvent("alertmanager", fixture(t, "alertmanager/firing.json"))
+}
+
+// texts returns the messages' texts.
+func texts(msgs []rules.Message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Text
+	}
+	return out
+}
+
+// recipients returns the messages' recipients.
+func recipients(msgs []rules.Message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.To
+	}
+	return out
+}
