@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr/vm"
 )
@@ -230,7 +232,7 @@ func withMentions(text string, at []mention) (string, []string) {
 	wxids := make([]string, 0, len(at))
 	for _, m := range at {
 		wxids = append(wxids, m.wxid)
-		if m.name == "" || strings.Contains(text, "@"+m.name) {
+		if m.name == "" || hasMention(text, m.name) {
 			continue
 		}
 		head.WriteString("@")
@@ -241,6 +243,28 @@ func withMentions(text string, at []mention) (string, []string) {
 		return text, wxids
 	}
 	return strings.TrimRight(head.String(), " ") + "\n" + text, wxids
+}
+
+// hasMention reports whether text already mentions name: "@name" followed
+// by a space, punctuation or the end, so "@Al" is not found in "@Alice".
+func hasMention(text, name string) bool {
+	at := "@" + name
+	for i := strings.Index(text, at); i >= 0; {
+		end := i + len(at)
+		if end == len(text) {
+			return true
+		}
+		r, _ := utf8.DecodeRuneInString(text[end:])
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' && r != '-' {
+			return true
+		}
+		j := strings.Index(text[end:], at)
+		if j < 0 {
+			return false
+		}
+		i = end + j
+	}
+	return false
 }
 
 func (rs *Ruleset) recipients(v *vm.VM, r *rule, ev *Event, notes *[]string) ([]string, error) {

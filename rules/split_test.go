@@ -170,3 +170,21 @@ func TestEventLink(t *testing.T) {
 	assert.Equal(t, "https://d.example/1", rules.EventLink(genericEvent(map[string]any{"link": "https://d.example/1"})))
 	assert.Equal(t, "", rules.EventLink(genericEvent(nil)))
 }
+
+func TestHasMentionNeedsAWordBoundary(t *testing.T) {
+	for _, tt := range []struct {
+		text, name string
+		want       bool
+	}{
+		{"@Alice look", "Alice", true},
+		{"hi @Alice", "Alice", true},
+		{"@Alice, look", "Alice", true},
+		{"@Alice look", "Al", false},
+		{"@Alice and @Al", "Al", true},
+		{"@值班 告警", "值班", true},
+		{"@值班员", "值班", false},
+		{"no mention", "Alice", false},
+	} {
+		assert.Equal(t, tt.want, rules.HasMention(tt.text, tt.name), "%q in %q", tt.name, tt.text)
+	}
+}

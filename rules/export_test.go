@@ -1,0 +1,4 @@
+package rules
+
+// Exported for the external tests.
+var HasMention = hasMention
