@@ -110,6 +110,14 @@ templates:
 			want: []string{`rules.yaml:11:9: rules[0].at[1]: unknown contact "bob"`},
 		},
 		{
+			name: "a group in at",
+			cfg: base + `  - name: r
+    to: [ops]
+    at: [alice, "123@chatroom"]
+`,
+			want: []string{`rules.yaml:9:17: rules[0].at[1]: "123@chatroom" is a group: at names people to mention; put the group in to`},
+		},
+		{
 			name: "when that is not boolean",
 			cfg: base + `  - name: r
     when: labels.team
