@@ -77,6 +77,9 @@ func (g *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
 		ev.ID = adapters.NewID()
 	}
 	ev.Branch, ev.Tag = branchOrTag(ev.Ref, str(payload, "ref_type"))
+	if ev.Branch == "" && ev.Tag == "" {
+		ev.Branch = headBranch(payload)
+	}
 	return ev, nil
 }
 
@@ -151,6 +154,22 @@ func branchOrTag(ref, refType string) (branch, tag string) {
 		return "", ref
 	}
 	return "", ""
+}
+
+// headBranch is the branch CI events ran on: they carry no ref, and
+// `branch == "main"` is what a rule about failing builds asks.
+func headBranch(p map[string]any) string {
+	for _, path := range [][]string{
+		{"workflow_run", "head_branch"},
+		{"workflow_job", "head_branch"},
+		{"check_run", "check_suite", "head_branch"},
+		{"check_suite", "head_branch"},
+	} {
+		if b := str(p, path...); b != "" {
+			return b
+		}
+	}
+	return ""
 }
 
 // str returns the string at path in m, or "" when any step is missing or

@@ -138,7 +138,7 @@ func TestFixtures(t *testing.T) {
 		{"issues.opened.json", "issues", "opened", "Codertocat/Hello-World", "Codertocat", "", "", ""},
 		{"pull_request.opened.json", "pull_request", "opened", "Codertocat/Hello-World", "Codertocat", "", "", ""},
 		{"release.published.json", "release", "published", "Codertocat/Hello-World", "Codertocat", "", "", ""},
-		{"workflow_run.completed.json", "workflow_run", "completed", "octo-org/octo-repo", "Codertocat", "", "", ""},
+		{"workflow_run.completed.json", "workflow_run", "completed", "octo-org/octo-repo", "Codertocat", "", "master", ""}, // branch: head_branch
 	}
 	g := New(Config{Secret: secret})
 	for _, tt := range tests {
