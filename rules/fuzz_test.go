@@ -167,3 +167,11 @@ func TestRenderLimits(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkLinkCardXML(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = LinkCardXML("PR #1347 Update the README with new information & more", "Codertocat → Codertocat/Hello-World: changes → master",
+			"https://github.com/Codertocat/Hello-World/pull/2?a=1&b=2", "https://avatars1.githubusercontent.com/u/21031067?v=4")
+	}
+}
