@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -156,6 +157,7 @@ func Funcs(loc *time.Location, now func() time.Time) template.FuncMap {
 		"indent":        fnIndent,
 		"xml":           fnXML,
 		"urlEncode":     func(v any) string { return url.QueryEscape(fnToString(v)) },
+		"silenceURL":    fnSilenceURL,
 		"shortSha":      func(v any) string { return fnHead(strings.TrimSpace(fnToString(v)), 7) },
 		"plural":        fnPlural,
 
@@ -563,6 +565,54 @@ func fnIndent(n, s any) string {
 
 // fnXML is the `xml` function: EscapeXML of the value as text.
 func fnXML(v any) string { return EscapeXML(fnToString(v)) }
+
+// fnSilenceURL is "silenceURL EXTERNAL_URL LABELS [FALLBACK_LABELS]": the
+// Alertmanager page that creates a silence matching the labels (the
+// fallback when the first set is empty), or "" without an external URL.
+// One call in Go, where building the matchers in the template took a
+// printf per label.
+func fnSilenceURL(externalURL any, sets ...any) string {
+	base := fnToString(externalURL)
+	if base == "" {
+		return ""
+	}
+	var labels map[string]string
+	for _, set := range sets {
+		switch m := set.(type) {
+		case map[string]string:
+			labels = m
+		case map[string]any:
+			labels = make(map[string]string, len(m))
+			for k, v := range m {
+				labels[k] = fnToString(v)
+			}
+		}
+		if len(labels) > 0 {
+			break
+		}
+	}
+	u := base + "/#/silences/new"
+	if len(labels) == 0 {
+		return u
+	}
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(strconv.Quote(labels[k]))
+	}
+	b.WriteByte('}')
+	return u + "?filter=" + url.QueryEscape(b.String())
+}
 
 // fnPlural is "plural N ONE MANY".
 func fnPlural(n, one, many any) string {

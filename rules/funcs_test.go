@@ -292,6 +292,10 @@ func TestFnText(t *testing.T) {
 
 		{"urlEncode", fnArgs{"a b&c=d/中"}, "a+b%26c%3Dd%2F%E4%B8%AD", ""},
 		{"urlEncode", fnArgs{int64(42)}, "42", ""},
+		{"silenceURL", fnArgs{"http://am:9093", map[string]string{"team": "infra", "alertname": "Disk"}}, "http://am:9093/#/silences/new?filter=%7Balertname%3D%22Disk%22%2Cteam%3D%22infra%22%7D", ""},
+		{"silenceURL", fnArgs{"http://am", map[string]string{}, map[string]any{"a": "x\"y"}}, "http://am/#/silences/new?filter=%7Ba%3D%22x%5C%22y%22%7D", ""},
+		{"silenceURL", fnArgs{"http://am", nil}, "http://am/#/silences/new", ""},
+		{"silenceURL", fnArgs{"", map[string]string{"a": "b"}}, "", ""},
 		{"urlEncode", fnArgs{nil}, "", ""},
 
 		{"shortSha", fnArgs{"0123456789abcdef0123456789abcdef01234567"}, "0123456", ""},
@@ -529,7 +533,7 @@ func TestFnCatalogue(t *testing.T) {
 		"add", "alertsByStatus", "annotation", "coalesce", "contains", "count",
 		"date", "default", "duration", "first", "get", "hasPrefix", "hasSuffix",
 		"humanizeDuration", "indent", "join", "keys", "label", "last", "lower",
-		"now", "plural", "regexReplace", "replace", "shortSha", "since", "sortAlpha",
+		"now", "plural", "regexReplace", "replace", "shortSha", "silenceURL", "since", "sortAlpha",
 		"split", "sub", "ternary", "title", "toJson", "toPrettyJson", "toString",
 		"toTime", "trim", "truncate", "truncateBytes", "upper", "urlEncode", "xml",
 	}
