@@ -30,9 +30,9 @@ func builtinTemplates(lang string) map[string]Template {
 	return out
 }
 
-// DefaultTemplate names the built-in template for an event when a rule
+// defaultTemplate names the built-in template for an event when a rule
 // names none: the event's own (github.push) or its type's default.
-func DefaultTemplate(ev *Event, templates map[string]*tmpl) string {
+func defaultTemplate(ev *Event, templates map[string]*tmpl) string {
 	if name := ev.Type + "." + ev.Event; ev.Event != "" {
 		if _, ok := templates[name]; ok {
 			return name

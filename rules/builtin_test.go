@@ -293,7 +293,7 @@ func TestBuiltinGolden(t *testing.T) {
 		for _, f := range fixtures {
 			t.Run(lang+"/"+f.name, func(t *testing.T) {
 				ev := f.build(t)
-				name := DefaultTemplate(ev, templates)
+				name := defaultTemplate(ev, templates)
 				if ev.Type == "github" {
 					require.True(t, name == "github."+ev.Event || name == "github.default", name)
 				}
@@ -352,11 +352,11 @@ func TestBuiltinTemplateSet(t *testing.T) {
 
 		templates := btTemplates(t, lang)
 		for _, e := range btGitHubEvents {
-			assert.Equal(t, "github."+e, DefaultTemplate(&Event{Type: "github", Event: e}, templates))
+			assert.Equal(t, "github."+e, defaultTemplate(&Event{Type: "github", Event: e}, templates))
 		}
-		assert.Equal(t, "github.default", DefaultTemplate(&Event{Type: "github", Event: "star"}, templates))
-		assert.Equal(t, "alertmanager.default", DefaultTemplate(&Event{Type: "alertmanager", Event: "alert"}, templates))
-		assert.Equal(t, "generic.default", DefaultTemplate(&Event{Type: "generic", Event: "deploy"}, templates))
+		assert.Equal(t, "github.default", defaultTemplate(&Event{Type: "github", Event: "star"}, templates))
+		assert.Equal(t, "alertmanager.default", defaultTemplate(&Event{Type: "alertmanager", Event: "alert"}, templates))
+		assert.Equal(t, "generic.default", defaultTemplate(&Event{Type: "generic", Event: "deploy"}, templates))
 	}
 }
 
@@ -857,7 +857,7 @@ func TestBuiltinSynthetic(t *testing.T) {
 		for _, c := range btCases() {
 			t.Run(lang+"/"+c.name, func(t *testing.T) {
 				ev := c.event(t)
-				name := DefaultTemplate(ev, templates)
+				name := defaultTemplate(ev, templates)
 				if c.template != "" {
 					assert.Equal(t, c.template, name, "default template")
 				}
@@ -1022,7 +1022,7 @@ func TestBuiltinNullAndMissingFields(t *testing.T) {
 			for vname, p := range variants {
 				t.Run(lang+"/"+s.name+"/"+vname, func(t *testing.T) {
 					ev := s.event(p)
-					name := DefaultTemplate(ev, templates)
+					name := defaultTemplate(ev, templates)
 					got, err := btRender(templates, name, ev)
 					require.NoError(t, err, "%s", name)
 					btCheckClean(t, got)
@@ -1040,7 +1040,7 @@ func BenchmarkBuiltinTemplates(b *testing.B) {
 		templates := btTemplates(b, lang)
 		for _, f := range fixtures {
 			ev := f.build(b)
-			name := DefaultTemplate(ev, templates)
+			name := defaultTemplate(ev, templates)
 			vars := ev.Vars()
 			b.Run(lang+"/"+name, func(b *testing.B) {
 				b.ReportAllocs()

@@ -342,7 +342,7 @@ func (rs *Ruleset) template(v *vm.VM, r *rule, ev *Event) (*tmpl, error) {
 		}
 		return nil, fmt.Errorf("template_expr gave %q, which is not a template", name)
 	}
-	return rs.templates[DefaultTemplate(ev, rs.templates)], nil
+	return rs.templates[defaultTemplate(ev, rs.templates)], nil
 }
 
 // toStrings accepts what to_expr and at_expr may give: a string or a list.
