@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -604,4 +605,20 @@ func TestFailedRequestLeavesNothingBehind(t *testing.T) {
 		events = append(events, e)
 	}
 	assert.Equal(t, []string{"whole"}, events)
+}
+
+func TestRawPayloadRoundTrip(t *testing.T) {
+	for _, body := range [][]byte{nil, {}, []byte(`{"a":1}`), bytes.Repeat([]byte(`{"alerts":[{"status":"firing"}]}`), 1000)} {
+		got, err := decodeRaw(encodeRaw(body))
+		require.NoError(t, err)
+		assert.Equal(t, len(body), len(got))
+		assert.True(t, bytes.Equal(body, got))
+	}
+	big := bytes.Repeat([]byte(`{"alerts":[{"status":"firing"}]}`), 1000)
+	assert.Less(t, len(encodeRaw(big)), len(big)/10, "payloads are stored compressed")
+	plain, err := decodeRaw(append([]byte{rawPlain}, "x"...))
+	require.NoError(t, err)
+	assert.Equal(t, "x", string(plain))
+	_, err = decodeRaw([]byte{0x7f, 1})
+	assert.Error(t, err)
 }
