@@ -188,7 +188,8 @@ func TestFixtures(t *testing.T) {
 		{file: "github/ping.json", matched: []string{"github"}, n: 1,
 			check: func(t *testing.T, reqs []gewetest.Request) {
 				m := text(t, reqs[0], devGroup, nil)
-				assertContains(t, "the ping message (built-in template)", m.Content, "Octocoders/Hello-World", "ping", "Codertocat")
+				// The built-in templates evolve: only what any of them must say.
+				assertContains(t, "the ping message (built-in template)", m.Content, "Octocoders/Hello-World")
 			}},
 		{file: "github/pull_request.opened.json", matched: []string{"pull-requests"}, n: 1,
 			check: func(t *testing.T, reqs []gewetest.Request) {
@@ -222,7 +223,7 @@ func TestFixtures(t *testing.T) {
 		{file: "github/workflow_run.completed.json", matched: []string{"github"}, n: 1,
 			check: func(t *testing.T, reqs []gewetest.Request) {
 				m := text(t, reqs[0], devGroup, nil)
-				assertContains(t, "the workflow_run message (built-in template)", m.Content, "octo-org/octo-repo", "workflow_run", "completed")
+				assertContains(t, "the workflow_run message (built-in template)", m.Content, "octo-org/octo-repo", "Codertocat")
 			}},
 	}
 	seen := 0
