@@ -78,4 +78,3 @@ func findFixture(tb testing.TB, rel string) []byte {
 		dir = parent
 	}
 }
-
