@@ -73,6 +73,10 @@ func fail(c *fiber.Ctx, code int, msg string) error {
 // 202 only once the messages are durable; 503 when they cannot be stored
 // now, so Alertmanager retries; 4xx only for what can never succeed.
 func (s *Service) hook(c *fiber.Ctx) error {
+	// Counted before the closing check: a shutdown that starts after this
+	// point waits for this webhook.
+	s.inflight.Add(1)
+	defer s.inflight.Add(-1)
 	st := s.state.Load()
 	name := c.Params("source")
 	src, ok := st.sources[name]

@@ -44,6 +44,9 @@ type Service struct {
 	app     *fiber.App
 	traces  *traceLog
 	closing atomic.Bool
+	// inflight counts webhooks being handled, so that a shutdown waits
+	// for their commits and answers, and for nothing else.
+	inflight atomic.Int64
 
 	reloadMu   sync.Mutex
 	lastReload reloadStatus
@@ -177,16 +180,28 @@ func (s *Service) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
-	s.closing.Store(true)
-	if serr := s.app.ShutdownWithTimeout(10 * time.Second); serr != nil && err == nil {
-		err = serr
-	}
+	s.drain()
 	stopSending()
 	wg.Wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
 	return err
+}
+
+// drain stops accepting webhooks and waits for those in flight. Then it
+// closes the listener. Connections that never sent a request (a client's
+// spare keep-alive connection) count as active in fasthttp until their
+// read timeout; nothing is lost by not waiting for them.
+func (s *Service) drain() {
+	s.closing.Store(true)
+	deadline := time.Now().Add(acceptTimeout + time.Second)
+	for s.inflight.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := s.app.ShutdownWithTimeout(time.Second); err != nil {
+		s.log.Debug("closed connections that sent no request", "err", err)
+	}
 }
 
 // prune deletes what retention no longer keeps, hourly.

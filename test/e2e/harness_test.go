@@ -375,10 +375,8 @@ func (b *Bridge) Stop() {
 	if !running {
 		return
 	}
-	// Go's transport keeps spare connections it dialed and never used; the
-	// bridge waits for those until its shutdown times out (see
-	// TestStopWithUnusedConnection). Close them so that other tests do not
-	// trip over that bug.
+	// Spare connections the test client never used are the case
+	// TestStopWithUnusedConnection covers; the other tests close them.
 	httpClient.CloseIdleConnections()
 	before := strings.Count(b.Output(), "stopped cleanly")
 	_ = cmd.Process.Signal(syscall.SIGTERM)
