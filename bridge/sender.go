@@ -81,9 +81,8 @@ func (s *Sender) Run(ctx context.Context) {
 			s.idle(ctx)
 			continue
 		}
-		batch := s.coalesce(due)
-		to := batch[0].Message.To
-		if wait := s.pacer.Wait(to, s.now()); wait > 0 {
+		batch, wait := s.next(due)
+		if batch == nil {
 			s.sleep(ctx, wait, false)
 			continue // look again: more may have arrived to merge
 		}
@@ -114,6 +113,32 @@ func (s *Sender) sleep(ctx context.Context, d time.Duration, wakeable bool) {
 	case <-t.C:
 	case <-wake:
 	}
+}
+
+// next picks what to send now: the oldest due message whose recipient the
+// pacer lets through, with what can be merged into it. Each recipient's
+// messages keep their order, but one recipient waiting for its gap does
+// not hold up the others. With nothing allowed yet, it says how long to
+// wait.
+func (s *Sender) next(due []Queued) ([]Queued, time.Duration) {
+	now := s.now()
+	seen := make(map[string]bool, 8)
+	soonest := time.Duration(-1)
+	for i, q := range due {
+		to := q.Message.To
+		if seen[to] {
+			continue
+		}
+		seen[to] = true
+		wait := s.pacer.Wait(to, now)
+		if wait == 0 {
+			return s.coalesce(due[i:]), 0
+		}
+		if soonest < 0 || wait < soonest {
+			soonest = wait
+		}
+	}
+	return nil, soonest
 }
 
 // coalesce takes the oldest due message and, when it is text, the other

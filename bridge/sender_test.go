@@ -191,3 +191,35 @@ func TestSenderAppCardsAreNotMerged(t *testing.T) {
 	assert.Equal(t, 3, calls)
 	assert.Equal(t, card, sent[0].XML)
 }
+
+// TestSenderDoesNotBlockOnOneRecipient: a group waiting for its gap does
+// not hold up a message to a person behind it.
+func TestSenderDoesNotBlockOnOneRecipient(t *testing.T) {
+	cfg := testConfig(t, "")
+	cfg.Delivery.GroupGapMin = rules.Duration(time.Hour)
+	cfg.Delivery.GroupGapMax = rules.Duration(time.Hour)
+	cfg.Delivery.Coalesce = new(bool) // off: two sends to the group
+	store, err := sqlite.Open(t.TempDir()+"/outbox.db", sqlite.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { store.Close() })
+	for i, to := range []string{"1@chatroom", "1@chatroom", "wxid_person"} {
+		require.NoError(t, store.Accept(context.Background(), &bridge.Accepted{
+			EventID: fmt.Sprint("ev", i), Source: "am", ReceivedAt: time.Now(), Account: "wx_a",
+			Messages: []rules.Message{{Rule: "r", To: to, Text: fmt.Sprint("m", i)}},
+		}, time.Time{}))
+	}
+	client := &fakeClient{}
+	sender := bridge.NewSender("wx_a", store, client, cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); sender.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	require.Eventually(t, func() bool { _, calls := client.snapshot(); return calls == 2 }, 5*time.Second, 5*time.Millisecond)
+	sent, _ := client.snapshot()
+	assert.Equal(t, "1@chatroom", sent[0].To)
+	assert.Equal(t, "wxid_person", sent[1].To, "the person's message passes the group's waiting one")
+	pending, err := store.List(context.Background(), bridge.ListFilter{State: bridge.StatePending})
+	require.NoError(t, err)
+	require.Len(t, pending, 1)
+	assert.Equal(t, "m1", pending[0].Message.Text, "the group's second message still waits its turn")
+}
