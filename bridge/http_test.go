@@ -9,12 +9,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge"
 	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
@@ -230,3 +232,29 @@ func httptestRequest(method, path, auth string) *http.Request {
 }
 
 func decodeJSON(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
+
+// failingOutbox is a store whose commits fail, as a full disk's would.
+type failingOutbox struct{ bridge.Outbox }
+
+func (failingOutbox) Accept(context.Context, *bridge.Accepted, time.Time) error {
+	return errors.New("disk I/O error")
+}
+
+// TestCommitFailureAnswers503: when the messages cannot be stored the
+// answer is 503, which Alertmanager retries, never 2xx or 4xx.
+func TestCommitFailureAnswers503(t *testing.T) {
+	store, err := sqlite.Open(t.TempDir()+"/outbox.db", sqlite.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { store.Close() })
+	load := func() (*rules.Ruleset, rules.Problems) {
+		return rules.Load([]byte(serviceConfig), "test.yaml", func(string) string { return "" })
+	}
+	svc, err := bridge.New(bridge.Options{Load: load, Outbox: failingOutbox{store}, Client: &fakeClient{}, Account: "wx_a",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	resp, err := svc.App().Test(amRequest([]byte(`{"version":"4","status":"firing","alerts":[]}`), nil), -1)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	body, _ := io.ReadAll(resp.Body)
+	assert.NotContains(t, string(body), "disk I/O", "internals are not shown to the sender")
+}
