@@ -6,8 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/bridge"
 	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/test/fixtures"
 )
 
 // BenchmarkIngest is the durable webhook path in process: Fiber handler,
@@ -22,7 +21,7 @@ import (
 // commit to SQLite (synchronous=FULL, group commit), answered 202. The
 // sender is not running, so the numbers are the ingest path's alone.
 func BenchmarkIngest(b *testing.B) {
-	fixture := findFixture(b, "alertmanager/firing.json")
+	fixture := fixtures.ReadOrSkip(b, "alertmanager/firing.json")
 	var cfg strings.Builder
 	cfg.WriteString(serviceConfig[:strings.Index(serviceConfig, "rules:")])
 	cfg.WriteString("rules:\n")
@@ -63,18 +62,4 @@ func BenchmarkIngest(b *testing.B) {
 			resp.Body.Close()
 		}
 	})
-}
-
-func findFixture(tb testing.TB, rel string) []byte {
-	dir, _ := os.Getwd()
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "shared", "fixtures", rel)); err == nil {
-			return b
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("shared/fixtures not found")
-		}
-		dir = parent
-	}
 }

@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gewe-bridge/gewe-bridge/test/fixtures"
 )
 
 // Tests of the built-in templates (rules/builtin/<lang>/<name>.tmpl):
@@ -94,25 +96,6 @@ func btCheckClean(t testing.TB, out string) {
 }
 
 // --- Events as the inbound adapters build them -----------------------------
-
-// btFixturesDir finds shared/fixtures by walking up from the package
-// directory (repo /work/main, shared /work/shared; the same layout in CI).
-func btFixturesDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	require.NoError(tb, err)
-	for {
-		p := filepath.Join(dir, "shared", "fixtures")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatalf("shared/fixtures not found above the package directory")
-		}
-		dir = parent
-	}
-}
 
 // btDecode decodes a JSON object as the adapters do: numbers become int64
 // when they are integers, float64 otherwise.
@@ -235,7 +218,7 @@ func (f btFixture) build(tb testing.TB) *Event {
 
 func btFixtures(tb testing.TB) []btFixture {
 	tb.Helper()
-	dir := btFixturesDir(tb)
+	dir := fixtures.MustDir(tb)
 	var out []btFixture
 	for _, sub := range []string{"alertmanager", "github"} {
 		files, err := filepath.Glob(filepath.Join(dir, sub, "*.json"))
@@ -371,9 +354,7 @@ func btPayload(tb testing.TB, s string) map[string]any {
 // btFixturePayload decodes a shared fixture, to be changed by a case.
 func btFixturePayload(tb testing.TB, name string) map[string]any {
 	tb.Helper()
-	data, err := os.ReadFile(filepath.Join(btFixturesDir(tb), name))
-	require.NoError(tb, err)
-	return btDecode(tb, data)
+	return btDecode(tb, fixtures.Read(tb, name))
 }
 
 // btAlert is an Alertmanager alert with the given status, summary,

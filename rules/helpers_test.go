@@ -3,8 +3,6 @@ package rules_test
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/test/fixtures"
 )
 
 // noEnv is an empty environment: no GeWe token, so configs load in dry-run.
@@ -31,32 +30,17 @@ func mustLoad(t testing.TB, cfg string) *rules.Ruleset {
 	return rs
 }
 
-// fixturesDir finds shared/fixtures by walking up from the package
-// directory: the repository checkout and shared/ sit side by side.
+// fixturesDir is the shared/fixtures directory.
 func fixturesDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		p := filepath.Join(dir, "shared", "fixtures")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("shared/fixtures not found above the package directory")
-		}
-		dir = parent
-	}
+	return fixtures.MustDir(t)
 }
 
 // fixture decodes a fixture the way the inbound adapters do: numbers
 // become int64 when they are integers, float64 otherwise.
 func fixture(t testing.TB, name string) map[string]any {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(fixturesDir(t), name))
-	require.NoError(t, err)
-	return decodeJSON(t, data)
+	return decodeJSON(t, fixtures.Read(t, name))
 }
 
 func decodeJSON(t testing.TB, data []byte) map[string]any {

@@ -4,8 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,26 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters"
+	"github.com/gewe-bridge/gewe-bridge/test/fixtures"
 )
-
-// fixture reads shared/fixtures/<rel>. shared/ sits beside the checkout,
-// so it is found by walking up from the package directory.
-func fixture(t testing.TB, rel string) []byte {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		p := filepath.Join(dir, "shared", "fixtures", rel)
-		if b, err := os.ReadFile(p); err == nil {
-			return b
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("fixture %s not found in a shared/fixtures directory above the package", rel)
-		}
-		dir = parent
-	}
-}
 
 func request(body []byte) *adapters.Request {
 	return &adapters.Request{
@@ -54,7 +34,7 @@ func requireKind(t *testing.T, err error, kind adapters.Kind) *adapters.Error {
 // firing returns the fixture decoded, for tests that change it.
 func firing(t *testing.T) map[string]any {
 	var m map[string]any
-	require.NoError(t, json.Unmarshal(fixture(t, "alertmanager/firing.json"), &m))
+	require.NoError(t, json.Unmarshal(fixtures.Read(t, "alertmanager/firing.json"), &m))
 	return m
 }
 
@@ -69,7 +49,7 @@ func alert(m map[string]any, i int) map[string]any {
 }
 
 func TestFixture(t *testing.T) {
-	body := fixture(t, "alertmanager/firing.json")
+	body := fixtures.Read(t, "alertmanager/firing.json")
 	r := request(body)
 	ev, err := New(Config{}).Receive(r)
 	require.NoError(t, err)
@@ -290,7 +270,7 @@ func TestAuth(t *testing.T) {
 		{"both, wrong basic", both, basic("am", "nope"), false},
 		{"both, none", both, "", false},
 	}
-	body := fixture(t, "alertmanager/firing.json")
+	body := fixtures.Read(t, "alertmanager/firing.json")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := request(body)
@@ -318,7 +298,7 @@ func TestAuth(t *testing.T) {
 }
 
 func FuzzAlertmanagerReceive(f *testing.F) {
-	f.Add(fixture(f, "alertmanager/firing.json"), "application/json", "Bearer t")
+	f.Add(fixtures.Read(f, "alertmanager/firing.json"), "application/json", "Bearer t")
 	f.Add([]byte(`{"version":"4","alerts":[{"labels":{"a":1}}],"commonLabels":{"x":null}}`), "", "Basic dTpw")
 	f.Add([]byte(`{"alerts":[1]}`), "text/plain", "")
 	f.Add([]byte(`{"version":4,"alerts":{}}`), "application/json", "Basic !")

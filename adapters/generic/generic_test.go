@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,26 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters"
+	"github.com/gewe-bridge/gewe-bridge/test/fixtures"
 )
-
-// fixture reads shared/fixtures/<rel>. shared/ sits beside the checkout,
-// so it is found by walking up from the package directory.
-func fixture(t testing.TB, rel string) []byte {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		p := filepath.Join(dir, "shared", "fixtures", rel)
-		if b, err := os.ReadFile(p); err == nil {
-			return b
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("fixture %s not found in a shared/fixtures directory above the package", rel)
-		}
-		dir = parent
-	}
-}
 
 func sign(key string, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(key))
@@ -58,7 +38,7 @@ func requireKind(t *testing.T, err error, kind adapters.Kind) *adapters.Error {
 }
 
 func TestReceive(t *testing.T) {
-	body := fixture(t, "github/pull_request.opened.json")
+	body := fixtures.Read(t, "github/pull_request.opened.json")
 	r := request(body, map[string]string{"x-event": "deploy"})
 	ev, err := New(Config{}).Receive(r)
 	require.NoError(t, err)
@@ -199,8 +179,8 @@ func TestDecodeErrors(t *testing.T) {
 }
 
 func FuzzGenericReceive(f *testing.F) {
-	f.Add(fixture(f, "alertmanager/firing.json"), "application/json", "")
-	f.Add(fixture(f, "github/push.json"), "", "sha256=00")
+	f.Add(fixtures.Read(f, "alertmanager/firing.json"), "application/json", "")
+	f.Add(fixtures.Read(f, "github/push.json"), "", "sha256=00")
 	f.Add([]byte(`{"a":[1,2.5,-3e400]}`), "application/json", "sha256=zz")
 	f.Add([]byte(`[]`), "text/plain", "")
 

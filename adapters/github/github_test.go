@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,28 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters"
+	"github.com/gewe-bridge/gewe-bridge/test/fixtures"
 )
 
 const secret = "It's a Secret to Everybody"
-
-// fixture reads shared/fixtures/<rel>. shared/ sits beside the checkout,
-// so it is found by walking up from the package directory.
-func fixture(t testing.TB, rel string) []byte {
-	t.Helper()
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		p := filepath.Join(dir, "shared", "fixtures", rel)
-		if b, err := os.ReadFile(p); err == nil {
-			return b
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("fixture %s not found in a shared/fixtures directory above the package", rel)
-		}
-		dir = parent
-	}
-}
 
 func sign(key string, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(key))
@@ -79,7 +59,7 @@ func TestSignatureVector(t *testing.T) {
 }
 
 func TestSignature(t *testing.T) {
-	body := fixture(t, "github/push.json")
+	body := fixtures.Read(t, "github/push.json")
 	good := sign(secret, body)
 	mac := hmac.New(sha1.New, []byte(secret))
 	mac.Write(body)
@@ -143,7 +123,7 @@ func TestFixtures(t *testing.T) {
 	g := New(Config{Secret: secret})
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			body := fixture(t, "github/"+tt.file)
+			body := fixtures.Read(t, "github/"+tt.file)
 			r := request(tt.event, body)
 			ev, err := g.Receive(r)
 			require.NoError(t, err)
@@ -168,13 +148,13 @@ func TestFixtures(t *testing.T) {
 }
 
 func TestPayloadNumbers(t *testing.T) {
-	ev, err := New(Config{Secret: secret}).Receive(request("pull_request", fixture(t, "github/pull_request.opened.json")))
+	ev, err := New(Config{Secret: secret}).Receive(request("pull_request", fixtures.Read(t, "github/pull_request.opened.json")))
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), ev.Payload["number"])
 }
 
 func TestFormEncoded(t *testing.T) {
-	payload := fixture(t, "github/push.json")
+	payload := fixtures.Read(t, "github/push.json")
 	form := []byte(url.Values{"payload": {string(payload)}}.Encode())
 
 	r := request("push", form)
@@ -224,7 +204,7 @@ func TestDecodeErrors(t *testing.T) {
 }
 
 func TestHeaders(t *testing.T) {
-	body := fixture(t, "github/push.json")
+	body := fixtures.Read(t, "github/push.json")
 
 	r := request("push", body)
 	delete(r.Headers, "x-github-event")
@@ -278,7 +258,7 @@ func TestBranchOrTag(t *testing.T) {
 
 func FuzzGitHubReceive(f *testing.F) {
 	for _, name := range []string{"push", "ping", "issues.opened", "pull_request.opened", "release.published", "workflow_run.completed"} {
-		body := fixture(f, "github/"+name+".json")
+		body := fixtures.Read(f, "github/"+name+".json")
 		f.Add(body, "application/json", strings.SplitN(name, ".", 2)[0], "")
 		form := url.Values{"payload": {string(body)}}.Encode()
 		f.Add([]byte(form), "application/x-www-form-urlencoded", "push", "sha256=00")
@@ -319,7 +299,7 @@ func FuzzGitHubReceive(f *testing.F) {
 // BenchmarkReceive verifies the signature of and decodes a signed
 // pull_request delivery (28 KB), as the webhook handler does.
 func BenchmarkReceive(b *testing.B) {
-	body := fixture(b, "github/pull_request.opened.json")
+	body := fixtures.Read(b, "github/pull_request.opened.json")
 	g := New(Config{Secret: secret})
 	r := request("pull_request", body)
 	b.ReportAllocs()

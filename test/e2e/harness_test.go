@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters/gewe/gewetest"
+	"github.com/gewe-bridge/gewe-bridge/test/fixtures"
 )
 
 const modulePath = "github.com/gewe-bridge/gewe-bridge"
@@ -54,7 +55,7 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	if fixturesDir, err = findFixtures(repoRoot); err != nil {
+	if fixturesDir, err = findFixtures(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
@@ -107,24 +108,13 @@ func findRepoRoot() (string, error) {
 	}
 }
 
-// findFixtures walks up from the repository root to a directory that holds
-// shared/fixtures (shared/ sits beside the checkout). GEWE_BRIDGE_FIXTURES
-// overrides it.
-func findFixtures(root string) (string, error) {
+// findFixtures is the shared/fixtures directory (shared/ sits beside the
+// checkout). GEWE_BRIDGE_FIXTURES overrides it.
+func findFixtures() (string, error) {
 	if d := os.Getenv("GEWE_BRIDGE_FIXTURES"); d != "" {
 		return d, nil
 	}
-	for dir := root; ; {
-		d := filepath.Join(dir, "shared", "fixtures")
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
-			return d, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no shared/fixtures directory above %s", root)
-		}
-		dir = parent
-	}
+	return fixtures.Dir()
 }
 
 // fixture reads a file of shared/fixtures, e.g. "github/push.json".
