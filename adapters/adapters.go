@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/gewe-bridge/gewe-bridge/adapters/jsonbody"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 )
 
@@ -108,7 +109,7 @@ func DecodeObject(body []byte) (map[string]any, error) {
 	if trimmed[0] != '{' {
 		return nil, Errorf(Malformed, "body is not a JSON object")
 	}
-	m, err := decodeMap(body)
+	m, err := jsonbody.Decode(body)
 	if err != nil {
 		return nil, Errorf(Malformed, "invalid JSON: %v", err)
 	}

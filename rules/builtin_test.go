@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gewe-bridge/gewe-bridge/adapters/jsonbody"
 	"github.com/gewe-bridge/gewe-bridge/test/fixtures"
 )
 
@@ -101,31 +100,9 @@ func btCheckClean(t testing.TB, out string) {
 // when they are integers, float64 otherwise.
 func btDecode(tb testing.TB, data []byte) map[string]any {
 	tb.Helper()
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var m map[string]any
-	require.NoError(tb, dec.Decode(&m))
-	return btNormalise(m).(map[string]any)
-}
-
-func btNormalise(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = btNormalise(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = btNormalise(e)
-		}
-	case json.Number:
-		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return i
-		}
-		f, _ := strconv.ParseFloat(string(x), 64)
-		return f
-	}
-	return v
+	m, err := jsonbody.Decode(data)
+	require.NoError(tb, err)
+	return m
 }
 
 // btStr is the string at path in m, "" when missing or not a string.

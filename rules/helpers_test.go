@@ -1,14 +1,12 @@
 package rules_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gewe-bridge/gewe-bridge/adapters/jsonbody"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 	"github.com/gewe-bridge/gewe-bridge/test/fixtures"
 )
@@ -43,33 +41,12 @@ func fixture(t testing.TB, name string) map[string]any {
 	return decodeJSON(t, fixtures.Read(t, name))
 }
 
+// decodeJSON decodes a JSON object as the inbound adapters do.
 func decodeJSON(t testing.TB, data []byte) map[string]any {
 	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var m map[string]any
-	require.NoError(t, dec.Decode(&m))
-	return normalise(m).(map[string]any)
-}
-
-func normalise(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			t[k] = normalise(x)
-		}
-	case []any:
-		for i, x := range t {
-			t[i] = normalise(x)
-		}
-	case json.Number:
-		if i, err := strconv.ParseInt(string(t), 10, 64); err == nil {
-			return i
-		}
-		f, _ := strconv.ParseFloat(string(t), 64)
-		return f
-	}
-	return v
+	m, err := jsonbody.Decode(data)
+	require.NoError(t, err)
+	return m
 }
 
 func stringMap(v any) map[string]string {

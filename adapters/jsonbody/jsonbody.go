@@ -1,4 +1,9 @@
-package adapters
+// Package jsonbody decodes a JSON object the way the inbound adapters read
+// webhook bodies: numbers become int64 when they are integers and float64
+// otherwise. It imports nothing of this module, so the tests of package
+// rules, which package adapters imports, can decode payloads as the
+// adapters do.
+package jsonbody
 
 import (
 	"bytes"
@@ -9,8 +14,11 @@ import (
 	"unicode/utf8"
 )
 
-// decodeMap decodes one JSON object and normalises its numbers.
-func decodeMap(body []byte) (map[string]any, error) {
+// Decode decodes body, which must be valid UTF-8 holding one JSON value and
+// nothing after it, into a map and normalises its numbers. A JSON null
+// gives a nil map and no error; callers that need an object check the
+// first byte themselves, as adapters.DecodeObject does.
+func Decode(body []byte) (map[string]any, error) {
 	if !utf8.Valid(body) {
 		return nil, fmt.Errorf("body is not valid UTF-8")
 	}
