@@ -116,6 +116,16 @@ func DecodeObject(body []byte) (map[string]any, error) {
 	return m, nil
 }
 
+// DecodeJSONBody decodes the body of r, whose content type must be empty or
+// application/json, with DecodeObject. Another content type is Unsupported.
+func DecodeJSONBody(r *Request) (map[string]any, error) {
+	if r.ContentType != "" && r.ContentType != "application/json" {
+		return nil, Errorf(Unsupported,
+			"unsupported content type %.64q: expected application/json", r.ContentType)
+	}
+	return DecodeObject(r.Body)
+}
+
 // checkDepth refuses JSON nested deeper than max without decoding it.
 func checkDepth(b []byte, max int) error {
 	depth := 0

@@ -53,11 +53,7 @@ func (a *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
 	if err := a.authenticate(r.Header("authorization")); err != nil {
 		return nil, err
 	}
-	if r.ContentType != "" && r.ContentType != "application/json" {
-		return nil, adapters.Errorf(adapters.Unsupported,
-			"unsupported content type %.64q: expected application/json", r.ContentType)
-	}
-	payload, err := adapters.DecodeObject(r.Body)
+	payload, err := adapters.DecodeJSONBody(r)
 	if err != nil {
 		return nil, err
 	}
