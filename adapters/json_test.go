@@ -1,9 +1,9 @@
 package adapters
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/gewe-bridge/gewe-bridge/test/fixtures"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -59,10 +59,7 @@ func deepArray(n int) string {
 }
 
 func BenchmarkDecodeObject(b *testing.B) {
-	body, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", "alertmanager", "firing.json"))
-	if err != nil {
-		b.Skip("fixture not found:", err)
-	}
+	body := fixtures.ReadOrSkip(b, "alertmanager/firing.json")
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
