@@ -17,7 +17,9 @@ func TestDecodeObject(t *testing.T) {
 		err  string
 	}{
 		{"integers stay integers", `{"n": 42, "big": 435902963537395300}`, map[string]any{"n": int64(42), "big": int64(435902963537395300)}, ""},
-		{"fractions are floats", `{"f": 1.5, "e": 1e3}`, map[string]any{"f": 1.5, "e": 1000.0}, ""},
+		{"fractions are floats", `{"f": 1.5, "g": -0.25}`, map[string]any{"f": 1.5, "g": -0.25}, ""},
+		{"a number without a fraction is an integer", `{"e": 1e3, "x": 2.0}`, map[string]any{"e": int64(1000), "x": int64(2)}, ""},
+		{"integers beyond 2^53 keep every digit", `{"id": 8015075888668773694, "n": [9007199254740993]}`, map[string]any{"id": int64(8015075888668773694), "n": []any{int64(9007199254740993)}}, ""},
 		{"nested numbers", `{"a": [1, {"b": 2.5}]}`, map[string]any{"a": []any{int64(1), map[string]any{"b": 2.5}}}, ""},
 		{"beyond int64 is a float", `{"n": 123456789012345678901234}`, map[string]any{"n": 1.2345678901234568e23}, ""},
 		{"null", `{"a": null}`, map[string]any{"a": nil}, ""},
