@@ -69,7 +69,8 @@ func (s *Sender) Run(ctx context.Context) {
 			continue
 		}
 		s.metrics.paused(s.Account, false)
-		due, err := s.outbox.Due(ctx, s.Account, s.now(), 256)
+		// Enough to coalesce a storm into full messages; each read costs.
+		due, err := s.outbox.Due(ctx, s.Account, s.now(), 64)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Error("reading the outbox failed", "err", err)

@@ -35,15 +35,14 @@ func (s *Store) NextDue(ctx context.Context, account string) (time.Time, bool, e
 		return time.Time{}, false, err
 	}
 	defer s.mu.RUnlock()
-	var next int64
-	err := s.rd[rdNextDue].QueryRowContext(ctx, account).Scan(&next)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, false, nil
-	}
-	if err != nil {
+	var next sql.NullInt64 // MIN of no rows is NULL
+	if err := s.rd[rdNextDue].QueryRowContext(ctx, account).Scan(&next); err != nil {
 		return time.Time{}, false, err
 	}
-	return decodeTime(next), true, nil
+	if !next.Valid {
+		return time.Time{}, false, nil
+	}
+	return decodeTime(next.Int64), true, nil
 }
 
 // Backlog returns each account's pending messages: how many, and when the

@@ -76,6 +76,14 @@ CREATE TABLE meta (
 	value INTEGER NOT NULL
 ) WITHOUT ROWID;
 `,
+	// 2: Due walked every due message of (account, state, next_at) and
+	// sorted them by id to take the oldest: its cost grew with the backlog
+	// (a quarter of the CPU under load with 100k pending). Pending messages
+	// in id order, with next_at in the index, let it stop at its limit.
+	`
+DROP INDEX messages_due;
+CREATE INDEX messages_pending ON messages (account, id, next_at) WHERE state = 'pending';
+`,
 }
 
 // migrate brings the database to the newest schema version, one transaction
@@ -197,11 +205,13 @@ var readSQL = [numReadStmts]string{
 	// only the limit's rows are then read. Sorting whole rows would read
 	// every due message when a backlog builds up.
 	rdDue: `SELECT ` + queuedCols + ` FROM messages m JOIN events e ON e.id = m.event
-		WHERE m.id IN (SELECT id FROM messages
+		WHERE m.id IN (SELECT id FROM messages INDEXED BY messages_pending
 			WHERE account = ?1 AND state = 'pending' AND next_at <= ?2 ORDER BY id LIMIT ?3)
 		ORDER BY m.id`,
-	rdNextDue: `SELECT next_at FROM messages WHERE account = ? AND state = 'pending'
-		ORDER BY next_at LIMIT 1`,
+	// Called when nothing is due: the pending messages are then the few
+	// waiting for a retry.
+	rdNextDue: `SELECT MIN(next_at) FROM messages INDEXED BY messages_pending
+		WHERE account = ? AND state = 'pending'`,
 	rdListAll: `SELECT ` + queuedCols + ` FROM messages m JOIN events e ON e.id = m.event
 		WHERE m.id < ?1 ORDER BY m.id DESC LIMIT ?2`,
 	rdListState: `SELECT ` + queuedCols + ` FROM messages m JOIN events e ON e.id = m.event
