@@ -45,6 +45,12 @@ rules:
 `
 
 func newService(t *testing.T) (*bridge.Service, *sqlite.Store) {
+	return newServiceWith(t, func(*bridge.Options) {})
+}
+
+// newServiceWith builds the test service on serviceConfig and a fresh
+// store; change adjusts its options (metrics, a failing outbox).
+func newServiceWith(t *testing.T, change func(*bridge.Options)) (*bridge.Service, *sqlite.Store) {
 	t.Helper()
 	store, err := sqlite.Open(t.TempDir()+"/outbox.db", sqlite.Options{})
 	require.NoError(t, err)
@@ -52,8 +58,10 @@ func newService(t *testing.T) (*bridge.Service, *sqlite.Store) {
 	load := func() (*rules.Ruleset, rules.Problems) {
 		return rules.Load([]byte(serviceConfig), "test.yaml", func(string) string { return "" })
 	}
-	svc, err := bridge.New(bridge.Options{Load: load, Outbox: store, Client: &fakeClient{}, Account: "wx_a",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	opts := bridge.Options{Load: load, Outbox: store, Client: &fakeClient{}, Account: "wx_a",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	change(&opts)
+	svc, err := bridge.New(opts)
 	require.NoError(t, err)
 	return svc, store
 }
@@ -243,15 +251,7 @@ func (failingOutbox) Accept(context.Context, *bridge.Accepted, time.Time) error 
 // TestCommitFailureAnswers503: when the messages cannot be stored the
 // answer is 503, which Alertmanager retries, never 2xx or 4xx.
 func TestCommitFailureAnswers503(t *testing.T) {
-	store, err := sqlite.Open(t.TempDir()+"/outbox.db", sqlite.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { store.Close() })
-	load := func() (*rules.Ruleset, rules.Problems) {
-		return rules.Load([]byte(serviceConfig), "test.yaml", func(string) string { return "" })
-	}
-	svc, err := bridge.New(bridge.Options{Load: load, Outbox: failingOutbox{store}, Client: &fakeClient{}, Account: "wx_a",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	require.NoError(t, err)
+	svc, _ := newServiceWith(t, func(o *bridge.Options) { o.Outbox = failingOutbox{o.Outbox} })
 	resp, err := svc.App().Test(amRequest([]byte(`{"version":"4","status":"firing","alerts":[]}`), nil), -1)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)

@@ -2,27 +2,16 @@ package bridge_test
 
 import (
 	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge"
-	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
-	"github.com/gewe-bridge/gewe-bridge/rules"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestMetricsExposition(t *testing.T) {
-	store, err := sqlite.Open(t.TempDir()+"/outbox.db", sqlite.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { store.Close() })
-	load := func() (*rules.Ruleset, rules.Problems) {
-		return rules.Load([]byte(serviceConfig), "test.yaml", func(string) string { return "" })
-	}
-	svc, err := bridge.New(bridge.Options{Load: load, Outbox: store, Client: &fakeClient{}, Account: "wx_a",
-		Metrics: bridge.NewMetrics(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	require.NoError(t, err)
+	svc, _ := newServiceWith(t, func(o *bridge.Options) { o.Metrics = bridge.NewMetrics() })
 
 	resp, err := svc.App().Test(amRequest([]byte(`{"version":"4","status":"firing","alerts":[]}`), nil), -1)
 	require.NoError(t, err)
