@@ -214,7 +214,10 @@ func TestSenderDoesNotBlockOnOneRecipient(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); sender.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	require.Eventually(t, func() bool { _, calls := client.snapshot(); return calls == 2 }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool {
+		sent, _ := store.List(context.Background(), bridge.ListFilter{State: bridge.StateSent})
+		return len(sent) == 2
+	}, 5*time.Second, 5*time.Millisecond)
 	sent, _ := client.snapshot()
 	assert.Equal(t, "1@chatroom", sent[0].To)
 	assert.Equal(t, "wxid_person", sent[1].To, "the person's message passes the group's waiting one")
