@@ -158,6 +158,7 @@ func TestSenderOutcomes(t *testing.T) {
 		{name: "success", wantState: bridge.StateSent, wantCalls: 1},
 		{name: "retryable then success", errs: []error{&gewe.Error{Op: "sendmsg", Kind: gewe.Server, Status: 500}}, wantState: bridge.StateSent, wantCalls: 2, attempts: 1},
 		{name: "permanent is dead at once", errs: []error{&gewe.Error{Op: "sendmsg", Kind: gewe.BadRequest, Msg: "参数错误"}}, wantState: bridge.StateDead, wantCalls: 1, attempts: 1},
+		{name: "max age", delivery: ", max_age: 1ms", errs: []error{errRetry()}, wantState: bridge.StateDead, wantCalls: 1, attempts: 1},
 		{name: "max attempts", delivery: ", max_attempts: 3", errs: []error{errRetry(), errRetry(), errRetry(), errRetry()}, wantState: bridge.StateDead, wantCalls: 3, attempts: 3},
 		{name: "timeout retried by default", errs: []error{&gewe.Error{Op: "sendmsg", Kind: gewe.Timeout}}, wantState: bridge.StateSent, wantCalls: 2, attempts: 1},
 		{name: "timeout dropped on request", delivery: ", on_timeout: drop", errs: []error{&gewe.Error{Op: "sendmsg", Kind: gewe.Timeout}}, wantState: bridge.StateDead, wantCalls: 1, attempts: 1},
