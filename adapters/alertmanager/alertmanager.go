@@ -141,9 +141,11 @@ func equal(got, want string) bool {
 
 // dedupKey identifies one notification: the same group, status, alerts
 // (with each alert's own status, since one can resolve while the group
-// still fires) and reason. Two Alertmanagers in HA send it alike, so it
-// hashes the same; alert order does not matter. The source is part of it
-// because one receiver may post the same payload to several sources.
+// still fires, and its startsAt — and endsAt once resolved — so an alert
+// that fires again is news) and reason. Two Alertmanagers in HA send it
+// alike, so it hashes the same; alert order does not matter. The source
+// is part of it because one receiver may post the same payload to several
+// sources.
 func dedupKey(source string, payload map[string]any, alerts []any) string {
 	entries := make([]string, len(alerts))
 	for i, x := range alerts {
@@ -152,7 +154,11 @@ func dedupKey(source string, payload map[string]any, alerts []any) string {
 		if fp == "" {
 			fp = labelsFingerprint(alert["labels"])
 		}
-		entries[i] = lp(fp) + lp(str(alert, "status"))
+		status := str(alert, "status")
+		entries[i] = lp(fp) + lp(status) + lp(str(alert, "startsAt"))
+		if status == "resolved" {
+			entries[i] += lp(str(alert, "endsAt"))
+		}
 	}
 	slices.Sort(entries)
 

@@ -119,6 +119,10 @@ func TestDedupKey(t *testing.T) {
 		{"other notification_reason", "am", func(m map[string]any) { m["notification_reason"] = "repeat interval elapsed" }, false},
 		{"no notification_reason", "am", func(m map[string]any) { delete(m, "notification_reason") }, false},
 		{"other source", "am-2", func(map[string]any) {}, false},
+		// A flapping alert fires again: same fingerprint, a new start.
+		{"fires again", "am", func(m map[string]any) { alert(m, 0)["startsAt"] = "2026-05-12T08:31:35.712Z" }, false},
+		// A firing alert's endsAt is not part of it: repeats may move it.
+		{"firing endsAt moved", "am", func(m map[string]any) { alert(m, 0)["endsAt"] = "2026-05-12T09:00:00Z" }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +135,17 @@ func TestDedupKey(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("a resolution at another time is another notification", func(t *testing.T) {
+		resolved := func(endsAt string) map[string]any {
+			m := firing(t)
+			alert(m, 0)["status"] = "resolved"
+			alert(m, 0)["endsAt"] = endsAt
+			return m
+		}
+		assert.Equal(t, key(t, "am", resolved("2026-05-12T09:00:00Z")), key(t, "am", resolved("2026-05-12T09:00:00Z")))
+		assert.NotEqual(t, key(t, "am", resolved("2026-05-12T09:00:00Z")), key(t, "am", resolved("2026-05-12T09:05:00Z")))
+	})
 
 	t.Run("without fingerprints, labels decide", func(t *testing.T) {
 		noFP := func(labels ...map[string]any) map[string]any {
