@@ -153,6 +153,7 @@ func TestDedupKey(t *testing.T) {
 			for i, l := range labels {
 				delete(alert(m, i), "fingerprint")
 				alert(m, i)["labels"] = l
+				alert(m, i)["startsAt"] = "2026-05-12T08:21:35.712Z" // the labels alone tell them apart
 			}
 			return m
 		}
