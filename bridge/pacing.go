@@ -45,7 +45,7 @@ func (p *Pacer) Wait(to string, now time.Time) time.Duration {
 	}
 	last, known := p.recipients[to]
 	if n := p.cfg.RecipientsPerMin; n > 0 && !known && p.distinctSince(now.Add(-time.Minute)) >= n {
-		later(p.oldestRecipient().Add(time.Minute))
+		later(p.oldestSince(now.Add(-time.Minute)).Add(time.Minute))
 	}
 	if known {
 		later(last.Add(p.cfg.PersonGap.D()))
@@ -108,10 +108,13 @@ func (p *Pacer) distinctSince(since time.Time) int {
 	return n
 }
 
-func (p *Pacer) oldestRecipient() time.Time {
+// oldestSince is the earliest last send after since: when the recipient
+// cap frees a place. Recipients kept longer (for a person_gap over a
+// minute) do not count.
+func (p *Pacer) oldestSince(since time.Time) time.Time {
 	var oldest time.Time
 	for _, t := range p.recipients {
-		if oldest.IsZero() || t.Before(oldest) {
+		if t.After(since) && (oldest.IsZero() || t.Before(oldest)) {
 			oldest = t
 		}
 	}

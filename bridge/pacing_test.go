@@ -40,6 +40,8 @@ func TestPacerWait(t *testing.T) {
 		{name: "per-minute cap frees after a minute", cfg: func(c *rules.DeliveryConfig) { c.RecipientsPerMin = 0 },
 			history: []send{{"wxid_a", 0}, {"wxid_b", 10 * time.Second}, {"wxid_c", 20 * time.Second}}, to: "wxid_d", at: 61 * time.Second, want: 0},
 		{name: "distinct recipients cap", history: []send{{"wxid_a", 0}, {"wxid_b", 10 * time.Second}}, to: "wxid_c", at: 20 * time.Second, want: 40 * time.Second},
+		{name: "distinct recipients cap with a person gap over a minute", cfg: func(c *rules.DeliveryConfig) { c.PersonGap = rules.Duration(5 * time.Minute) },
+			history: []send{{"wxid_old", 0}, {"wxid_a", 70 * time.Second}, {"wxid_b", 80 * time.Second}}, to: "wxid_c", at: 90 * time.Second, want: 40 * time.Second},
 		{name: "a known recipient is not a new one", cfg: func(c *rules.DeliveryConfig) { c.PerMinute = 10 },
 			history: []send{{"wxid_a", 0}, {"wxid_b", 10 * time.Second}}, to: "wxid_a", at: 20 * time.Second, want: 0},
 		{name: "daily cap", cfg: func(c *rules.DeliveryConfig) { c.DailyCap = 2; c.PerMinute = 0; c.RecipientsPerMin = 0 },

@@ -35,10 +35,18 @@ type Sender struct {
 
 	pause      time.Duration // current pause backoff after an account failure
 	pauseUntil time.Time
+	// unrecorded are messages sent whose record the store refused; they
+	// are skipped until the record is written.
+	unrecorded map[int64]time.Time
 }
 
 // coalesceSep separates notifications merged into one message.
 const coalesceSep = "\n\n"
+
+const (
+	maxPause         = 10 * time.Minute // the longest pause of an account
+	storeTroubleWait = 5 * time.Second  // hold-off while the outbox cannot be written
+)
 
 // NewSender returns the sender for one account.
 func NewSender(account string, outbox Outbox, client Client, cfg *rules.Config, m *Metrics, log *slog.Logger) *Sender {
@@ -69,6 +77,11 @@ func (s *Sender) Run(ctx context.Context) {
 			continue
 		}
 		s.metrics.paused(s.Account, false)
+		if len(s.unrecorded) > 0 {
+			// Nothing else goes out before these are on record.
+			s.retryRecords(context.WithoutCancel(ctx))
+			continue
+		}
 		// Enough to coalesce a storm into full messages; each read costs.
 		due, err := s.outbox.Due(ctx, s.Account, s.now(), 64)
 		if err != nil {
@@ -84,8 +97,9 @@ func (s *Sender) Run(ctx context.Context) {
 		}
 		batch, wait := s.next(due)
 		if batch == nil {
-			s.sleep(ctx, wait, false)
-			continue // look again: more may have arrived to merge
+			// A new message may be one the pacer lets through now.
+			s.sleep(ctx, wait, true)
+			continue
 		}
 		s.send(ctx, batch)
 	}
@@ -153,8 +167,11 @@ func (s *Sender) coalesce(due []Queued) []Queued {
 	batch := []Queued{first}
 	size := len(first.Message.Text)
 	for _, q := range due[1:] {
-		if q.Message.To != first.Message.To || q.Message.IsApp() {
+		if q.Message.To != first.Message.To {
 			continue
+		}
+		if q.Message.IsApp() {
+			break // a later text must not overtake this card
 		}
 		if size+len(coalesceSep)+len(q.Message.Text) > s.limits.TextBytes {
 			break
@@ -202,48 +219,120 @@ func (s *Sender) send(ctx context.Context, batch []Queued) {
 	log := s.log.With("to", msg.To, "ids", ids, "event", batch[0].EventID)
 	if err == nil {
 		s.pause = 0
-		if err := s.outbox.Sent(rctx, ids, now); err != nil {
-			log.Error("recording a sent message failed; it may be sent again", "err", err)
-		}
 		s.metrics.sent(len(batch))
 		log.Info("sent", "messages", len(batch), "took", now.Sub(start).Round(time.Millisecond))
+		s.recordSent(rctx, ids, now, log)
 		return
 	}
 	attempt := Attempt{At: now, Error: err.Error()}
 	ge, _ := gewe.AsError(err)
-	if ge != nil && ge.Pauses() {
+	pauses := ge != nil && ge.Pauses()
+	if pauses {
 		s.pauseAccount(now, ge)
 	}
-	first := batch[0]
-	dead := ""
-	switch {
-	case ge != nil && ge.Timeout() && s.cfg.OnTimeout == "drop":
-		dead = "timed out and may have been delivered; not retried (delivery.on_timeout: drop)"
-	case !retry:
-		dead = "permanent failure"
-	case first.Attempts+1 >= s.cfg.MaxAttempts:
-		dead = fmt.Sprintf("gave up after %d attempts", first.Attempts+1)
-	case now.Sub(first.CreatedAt) >= s.cfg.MaxAge.D():
-		dead = fmt.Sprintf("gave up: older than delivery.max_age (%s)", s.cfg.MaxAge.D())
-	}
-	if dead != "" {
-		attempt.Error += " (" + dead + ")"
-		if err := s.outbox.Dead(rctx, ids, attempt); err != nil {
-			log.Error("recording a dead message failed", "err", err)
+	// Each message is judged on its own attempts and age: a fresh message
+	// merged into an old one must not die with it.
+	dead := map[string][]int64{}
+	var again []Queued
+	for _, q := range batch {
+		if why := s.deadReason(q, ge, retry, pauses, now); why != "" {
+			dead[why] = append(dead[why], q.ID)
+		} else {
+			again = append(again, q)
 		}
-		s.metrics.dead(len(batch))
-		log.Error("message dead-lettered", "err", err, "why", dead)
+	}
+	for why, dids := range dead {
+		a := attempt
+		a.Error += " (" + why + ")"
+		if err := s.outbox.Dead(rctx, dids, a); err != nil {
+			log.Error("recording a dead message failed", "err", err)
+			s.holdOn(now)
+		}
+		s.metrics.dead(len(dids))
+		log.Error("message dead-lettered", "err", err, "why", why, "dead", dids)
+	}
+	if len(again) == 0 {
 		return
 	}
-	next := now.Add(s.backoff(first.Attempts))
+	next := now.Add(s.backoff(again[0].Attempts))
 	if next.Before(s.pauseUntil) {
 		next = s.pauseUntil
 	}
-	if err := s.outbox.Retry(rctx, ids, attempt, next); err != nil {
-		log.Error("recording a retry failed", "err", err)
+	rids := make([]int64, len(again))
+	for i, q := range again {
+		rids[i] = q.ID
 	}
-	s.metrics.retried(len(batch))
-	log.Warn("send failed; will retry", "err", err, "attempt", first.Attempts+1, "next", next.Format(time.RFC3339))
+	if err := s.outbox.Retry(rctx, rids, attempt, next); err != nil {
+		// The messages stay due now: hold off rather than resend at once.
+		log.Error("recording a retry failed", "err", err)
+		s.holdOn(now)
+	}
+	s.metrics.retried(len(rids))
+	log.Warn("send failed; will retry", "err", err, "attempt", again[0].Attempts+1, "next", next.Format(time.RFC3339))
+}
+
+// deadReason says why a message that failed is given up, or "" to retry.
+// An account-wide failure (offline, token, risk control) is not the
+// message's fault: it waits out the pause and only max_age ends it.
+func (s *Sender) deadReason(q Queued, ge *gewe.Error, retry, pauses bool, now time.Time) string {
+	tooOld := now.Sub(q.CreatedAt) >= s.cfg.MaxAge.D()
+	switch {
+	case ge != nil && ge.Timeout() && s.cfg.OnTimeout == "drop":
+		return "timed out and may have been delivered; not retried (delivery.on_timeout: drop)"
+	case pauses:
+		if tooOld {
+			return fmt.Sprintf("gave up: older than delivery.max_age (%s)", s.cfg.MaxAge.D())
+		}
+		return ""
+	case !retry:
+		return "permanent failure"
+	case q.Attempts+1 >= s.cfg.MaxAttempts:
+		return fmt.Sprintf("gave up after %d attempts", q.Attempts+1)
+	case tooOld:
+		return fmt.Sprintf("gave up: older than delivery.max_age (%s)", s.cfg.MaxAge.D())
+	}
+	return ""
+}
+
+// recordSent marks messages sent. When the store cannot say so, they are
+// remembered here and never sent again by this process: resending a
+// delivered message on every pacing slot is the flood that gets an
+// account restricted. The record is tried again on later turns.
+func (s *Sender) recordSent(ctx context.Context, ids []int64, at time.Time, log *slog.Logger) {
+	if err := s.outbox.Sent(ctx, ids, at); err != nil {
+		log.Error("recording a sent message failed; it will not be sent again while the bridge runs", "err", err)
+		if s.unrecorded == nil {
+			s.unrecorded = map[int64]time.Time{}
+		}
+		for _, id := range ids {
+			s.unrecorded[id] = at
+		}
+		s.holdOn(at)
+	}
+}
+
+// retryRecords tries again to record sends the store refused.
+func (s *Sender) retryRecords(ctx context.Context) {
+	byTime := map[time.Time][]int64{}
+	for id, at := range s.unrecorded {
+		byTime[at] = append(byTime[at], id)
+	}
+	for at, ids := range byTime {
+		if err := s.outbox.Sent(ctx, ids, at); err != nil {
+			s.holdOn(s.now())
+			return
+		}
+		for _, id := range ids {
+			delete(s.unrecorded, id)
+		}
+	}
+}
+
+// holdOn stops sending for a few seconds while the outbox cannot be written.
+func (s *Sender) holdOn(now time.Time) {
+	if until := now.Add(storeTroubleWait); until.After(s.pauseUntil) {
+		s.pauseUntil = until
+	}
 }
 
 // backoff is exponential with full jitter between half and all of it.
@@ -262,8 +351,8 @@ func (s *Sender) pauseAccount(now time.Time, err *gewe.Error) {
 	switch {
 	case s.pause == 0:
 		s.pause = s.cfg.Pause.D()
-	case s.pause < 10*time.Minute:
-		s.pause *= 2
+	default:
+		s.pause = min(s.pause*2, maxPause)
 	}
 	s.pauseUntil = now.Add(s.pause)
 	s.log.Error("account paused", "why", err.Kind.String(), "until", s.pauseUntil.Format(time.RFC3339))

@@ -227,3 +227,122 @@ func TestSenderDoesNotBlockOnOneRecipient(t *testing.T) {
 	require.Len(t, pending, 1)
 	assert.Equal(t, "m1", pending[0].Message.Text, "the group's second message still waits its turn")
 }
+
+// sentFails is an outbox whose Sent fails the first n times.
+type sentFails struct {
+	bridge.Outbox
+	mu sync.Mutex
+	n  int
+}
+
+func (o *sentFails) Sent(ctx context.Context, ids []int64, at time.Time) error {
+	o.mu.Lock()
+	fail := o.n > 0
+	o.n--
+	o.mu.Unlock()
+	if fail {
+		return errors.New("disk I/O error")
+	}
+	return o.Outbox.Sent(ctx, ids, at)
+}
+
+func runSender(t *testing.T, cfg *rules.Config, outbox bridge.Outbox, client *fakeClient) {
+	t.Helper()
+	sender := bridge.NewSender("wx_a", outbox, client, cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); sender.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func acceptOne(t *testing.T, store *sqlite.Store, to, text string, created time.Time) {
+	t.Helper()
+	msg := rules.Message{Rule: "r", To: to, Text: text}
+	if strings.HasPrefix(text, "<appmsg") {
+		msg = rules.Message{Rule: "r", To: to, XML: text}
+	}
+	require.NoError(t, store.Accept(context.Background(), &bridge.Accepted{
+		EventID: text, Source: "am", ReceivedAt: created, Account: "wx_a", Messages: []rules.Message{msg},
+	}, time.Time{}))
+}
+
+func openStore(t *testing.T) *sqlite.Store {
+	store, err := sqlite.Open(t.TempDir()+"/outbox.db", sqlite.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+// TestSenderNeverResendsWhatItCouldNotRecord: a send whose success the
+// store refuses to record is not sent again (a flood to the group), and
+// is recorded once the store works again.
+func TestSenderNeverResendsWhatItCouldNotRecord(t *testing.T) {
+	store := openStore(t)
+	acceptOne(t, store, "1@chatroom", "hello", time.Now())
+	client := &fakeClient{}
+	runSender(t, testConfig(t, ""), &sentFails{Outbox: store, n: 1}, client)
+	require.Eventually(t, func() bool {
+		sent, _ := store.List(context.Background(), bridge.ListFilter{State: bridge.StateSent})
+		return len(sent) == 1
+	}, 10*time.Second, 10*time.Millisecond, "recorded once the store works")
+	_, calls := client.snapshot()
+	assert.Equal(t, 1, calls, "sent exactly once")
+}
+
+// TestSenderJudgesEachMergedMessage: a fresh message merged into one on its
+// last attempt is retried, not dead-lettered with it.
+func TestSenderJudgesEachMergedMessage(t *testing.T) {
+	store := openStore(t)
+	cfg := testConfig(t, ", max_attempts: 2")
+	acceptOne(t, store, "1@chatroom", "old alert", time.Now())
+	old, err := store.List(context.Background(), bridge.ListFilter{Limit: 1})
+	require.NoError(t, err)
+	require.NoError(t, store.Retry(context.Background(), []int64{old[0].ID}, bridge.Attempt{At: time.Now(), Error: "earlier"}, time.Now()))
+	acceptOne(t, store, "1@chatroom", "NEW alert", time.Now())
+	client := &fakeClient{errs: []error{errRetry()}}
+	runSender(t, cfg, store, client)
+	require.Eventually(t, func() bool {
+		sent, _ := store.List(context.Background(), bridge.ListFilter{State: bridge.StateSent})
+		return len(sent) == 1
+	}, 5*time.Second, 5*time.Millisecond)
+	dead, _ := store.List(context.Background(), bridge.ListFilter{State: bridge.StateDead})
+	require.Len(t, dead, 1)
+	assert.Equal(t, "old alert", dead[0].Message.Text)
+	msgs, _ := client.snapshot()
+	assert.Equal(t, "NEW alert", msgs[0].Text)
+}
+
+// TestSenderAccountFailuresDoNotDeadLetter: a refused token pauses the
+// account and keeps the messages, instead of dead-lettering one per pause.
+func TestSenderAccountFailuresDoNotDeadLetter(t *testing.T) {
+	store := openStore(t)
+	for _, to := range []string{"wxid_a", "wxid_b", "wxid_c"} {
+		acceptOne(t, store, to, "to "+to, time.Now())
+	}
+	token := &gewe.Error{Op: "sendmsg", Kind: gewe.Token, Msg: "token invalid"}
+	client := &fakeClient{errs: []error{token, token, token}}
+	runSender(t, testConfig(t, ""), store, client)
+	require.Eventually(t, func() bool {
+		sent, _ := store.List(context.Background(), bridge.ListFilter{State: bridge.StateSent})
+		return len(sent) == 3
+	}, 10*time.Second, 10*time.Millisecond, "all sent once the token works")
+	dead, _ := store.List(context.Background(), bridge.ListFilter{State: bridge.StateDead})
+	assert.Empty(t, dead)
+}
+
+// TestSenderKeepsTextBehindAnEarlierCard: coalescing never lets a later
+// text overtake a card to the same recipient.
+func TestSenderKeepsTextBehindAnEarlierCard(t *testing.T) {
+	store := openStore(t)
+	card := rules.LinkCardXML("t", "d", "https://x", "")
+	acceptOne(t, store, "1@chatroom", "first", time.Now())
+	acceptOne(t, store, "1@chatroom", card, time.Now())
+	acceptOne(t, store, "1@chatroom", "third", time.Now())
+	client := &fakeClient{}
+	runSender(t, testConfig(t, ""), store, client)
+	require.Eventually(t, func() bool { _, calls := client.snapshot(); return calls == 3 }, 5*time.Second, 5*time.Millisecond)
+	sent, _ := client.snapshot()
+	assert.Equal(t, "first", sent[0].Text)
+	assert.Equal(t, card, sent[1].XML)
+	assert.Equal(t, "third", sent[2].Text)
+}

@@ -98,8 +98,26 @@ func New(opts Options) (*Service, error) {
 	s.app = s.newApp(cfg)
 	s.opts.Metrics.reloaded(true)
 	s.opts.Metrics.WatchOutbox(opts.Outbox, opts.Now)
+	s.warnStranded()
 	s.lastReload = reloadStatus{OK: true, At: opts.Now()}
 	return s, nil
+}
+
+// warnStranded says when the outbox holds pending messages of another
+// account (gewe.app_id changed): this sender will not send them.
+func (s *Service) warnStranded() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	backlog, err := s.opts.Outbox.Backlog(ctx)
+	if err != nil {
+		return
+	}
+	for _, b := range backlog {
+		if b.Account != s.opts.Account {
+			s.log.Warn("pending messages of another GeWe account will not be sent by this one (gewe.app_id changed?)",
+				"account", b.Account, "pending", b.Pending, "running_account", s.opts.Account)
+		}
+	}
 }
 
 // install makes rs the config every new webhook sees.
