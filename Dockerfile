@@ -9,7 +9,7 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/gewe-bridge . \
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/gewe-bridge /usr/local/bin/gewe-bridge
-COPY --from=build --chown=nonroot:nonroot /out/data /data
+COPY --from=build --chown=65532:65532 /out/data /data
 COPY rules.example.yaml /etc/gewe-bridge/rules.yaml
 ENV STORAGE_PATH=/data/gewe-bridge.db
 VOLUME /data
