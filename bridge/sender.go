@@ -46,6 +46,7 @@ const coalesceSep = "\n\n"
 const (
 	maxPause         = 10 * time.Minute // the longest pause of an account
 	storeTroubleWait = 5 * time.Second  // hold-off while the outbox cannot be written
+	pacedRecheck     = time.Second      // how often a paced sender looks for messages it may send
 )
 
 // NewSender returns the sender for one account.
@@ -97,8 +98,10 @@ func (s *Sender) Run(ctx context.Context) {
 		}
 		batch, wait := s.next(due)
 		if batch == nil {
-			// A new message may be one the pacer lets through now.
-			s.sleep(ctx, wait, true)
+			// Look again at least every second: a new message may be one
+			// the pacer lets through now. Not on every Notify: during a
+			// storm that re-read the outbox for every webhook.
+			s.sleep(ctx, min(wait, pacedRecheck), false)
 			continue
 		}
 		s.send(ctx, batch)

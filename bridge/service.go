@@ -98,7 +98,6 @@ func New(opts Options) (*Service, error) {
 	s.app = s.newApp(cfg)
 	s.opts.Metrics.reloaded(true)
 	s.opts.Metrics.WatchOutbox(opts.Outbox, opts.Now)
-	s.warnStranded()
 	s.lastReload = reloadStatus{OK: true, At: opts.Now()}
 	return s, nil
 }
@@ -190,6 +189,8 @@ func (s *Service) Run(ctx context.Context) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); s.sender.Run(sendCtx) }()
 	go func() { defer wg.Done(); s.prune(sendCtx, cfg.Storage.Retention.D()) }()
+	// Counting the backlog takes time with a large one: not before listening.
+	go s.warnStranded()
 
 	errc := make(chan error, 1)
 	go func() { errc <- s.app.Listen(cfg.Server.Listen) }()
