@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"sync"
-	"text/template"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -82,7 +81,7 @@ func Compile(cfg *Config) (*Ruleset, Problems) {
 		path := "templates[" + name + "]"
 		t, err := parseTemplate(name, cfg.Templates[name], funcs)
 		if err != nil {
-			c.templateError(path, err)
+			c.add(path, "%v", err) // a parse error, at the template's place
 			continue
 		}
 		rs.templates[name] = t
@@ -101,7 +100,7 @@ func Compile(cfg *Config) (*Ruleset, Problems) {
 				cr.tmpl = t
 			} else if _, defined := cfg.Templates[r.Template]; !defined {
 				// (A defined template that failed to parse is reported once, above.)
-				c.add(cr.path+".template", "unknown template %q%s", r.Template, c.knownTemplates(rs))
+				c.add(cr.path+".template", "unknown template %q%s", r.Template, c.knownTemplates())
 			}
 		}
 		if r.TemplateExpr != "" {
@@ -138,7 +137,7 @@ func (c *compiler) warn(path, format string, args ...any) {
 	c.probs = append(c.probs, Problem{File: c.cfg.File, Pos: c.cfg.PosOf(path), Path: path, Msg: fmt.Sprintf(format, args...), Warning: true})
 }
 
-func (c *compiler) knownTemplates(rs *Ruleset) string {
+func (c *compiler) knownTemplates() string {
 	names := sortedKeys(c.cfg.Templates)
 	if len(names) == 0 {
 		return " (no templates are defined; built-ins are named like github.default)"
@@ -337,11 +336,3 @@ func (rs *Ruleset) contactsByGitHub(args ...any) (any, error) {
 	}
 	return out, nil
 }
-
-// templateError reports a template parse error at the template's place.
-func (c *compiler) templateError(path string, err error) {
-	c.add(path, "%v", err)
-}
-
-// placeholder to keep template imported until render.go uses it.
-var _ = template.New

@@ -105,10 +105,14 @@ func (rs *Ruleset) Trace(ev *Event) *Trace {
 	stopped := ""
 	for _, r := range rs.rules {
 		rt := RuleTrace{Name: r.Name}
-		switch ok, err := rs.matches(v, r, ev); {
-		case stopped != "":
+		if stopped != "" {
+			// Not evaluated: Route would not have evaluated it either.
 			rt.Verdict = NotReached
 			rt.Notes = append(rt.Notes, fmt.Sprintf("rule %q matched first and has no continue: true", stopped))
+			tr.Rules = append(tr.Rules, rt)
+			continue
+		}
+		switch ok, err := rs.matches(v, r, ev); {
 		case err != nil:
 			rt.Verdict, rt.Stage, rt.Error = Errored, err.Stage, err.Err.Error()
 		case !ok:
