@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -23,10 +22,9 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/adapters"
 	"github.com/gewe-bridge/gewe-bridge/adapters/alertmanager"
 	"github.com/gewe-bridge/gewe-bridge/adapters/generic"
-	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
 	"github.com/gewe-bridge/gewe-bridge/adapters/github"
 	"github.com/gewe-bridge/gewe-bridge/bridge"
-	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
+	"github.com/gewe-bridge/gewe-bridge/bridge/serve"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 )
 
@@ -60,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cmd, args := args[0], args[1:]
 	switch cmd {
 	case "serve":
-		return serve(args, stderr)
+		return serveCmd(args, stderr)
 	case "check":
 		return check(args, stdout, stderr)
 	case "test":
@@ -100,7 +98,7 @@ func (l logFlags) logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func serve(args []string, stderr io.Writer) int {
+func serveCmd(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	config := fs.String("config", os.Getenv("GEWE_BRIDGE_CONFIG"), "config file (default: the embedded example config)")
 	lf := addLogFlags(fs)
@@ -109,7 +107,7 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	log := lf.logger(stderr)
 	slog.SetDefault(log)
-	tuneGC()
+	serve.TuneGC()
 	load := bridge.LoadConfig(*config, defaultConfig, os.Getenv)
 	metrics := bridge.NewMetrics()
 	svc, closeStore, err := open(load, log, metrics)
@@ -132,21 +130,7 @@ func serve(args []string, stderr io.Writer) int {
 	return 0
 }
 
-// tuneGC trades memory the bridge does not use for CPU it does: the live
-// heap is small, so the default GOGC=100 collects very often under load.
-// GOGC=200 with a soft limit of 60 MiB of Go memory keeps the process under 100 MB. GOGC
-// and GOMEMLIMIT in the environment win.
-func tuneGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(200)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(60 << 20)
-	}
-}
-
-// open builds the service a config describes: its SQLite outbox and its
-// GeWe client, or the dry-run client when no token is set.
+// open loads the config and builds the service it describes.
 func open(load bridge.Loader, log *slog.Logger, m *bridge.Metrics) (*bridge.Service, func() error, error) {
 	rs, probs := load()
 	for _, p := range probs.Warnings() {
@@ -155,35 +139,7 @@ func open(load bridge.Loader, log *slog.Logger, m *bridge.Metrics) (*bridge.Serv
 	if err := probs.Err(); err != nil {
 		return nil, nil, err
 	}
-	cfg := rs.Config()
-	store, err := sqlite.Open(cfg.Storage.Path, sqlite.Options{})
-	if err != nil {
-		return nil, nil, fmt.Errorf("opening the outbox at %s: %w", cfg.Storage.Path, err)
-	}
-	var client bridge.Client
-	account := cfg.Gewe.AppID
-	if cfg.DryRun {
-		log.Warn("DRY-RUN MODE: gewe.token is not set, so messages are logged, not sent")
-		client = bridge.DryRun{Log: log}
-		if account == "" {
-			account = "dry-run"
-		}
-	} else {
-		gc := gewe.Config{BaseURL: cfg.Gewe.BaseURL, Token: string(cfg.Gewe.Token), AppID: cfg.Gewe.AppID,
-			API: cfg.Gewe.API, Timeout: cfg.Gewe.Timeout.D()}
-		if err := gc.Validate(); err != nil {
-			store.Close()
-			return nil, nil, err
-		}
-		client = gewe.New(gc, nil)
-	}
-	svc, err := bridge.New(bridge.Options{Load: load, Initial: rs, Outbox: store, Client: client,
-		Account: account, Metrics: m, Logger: log})
-	if err != nil {
-		store.Close()
-		return nil, nil, err
-	}
-	return svc, store.Close, nil
+	return serve.Open(rs, load, log, m)
 }
 
 // reloadOnSignalOrChange reloads the config on SIGHUP and when the file

@@ -1,8 +1,7 @@
 // Command profbridge is the bridge's "serve" with net/http/pprof on a second
 // loopback port, for profiling under load (the product has no pprof
-// endpoint). It wires the service the way main.go's serve/open do (SQLite
-// outbox, GeWe client, bridge.New, Run) minus the config file watcher; keep
-// it in step if main.go changes how the service is built.
+// endpoint). It builds the service with bridge/serve, as `gewe-bridge serve`
+// does (GC settings included), minus the config file watcher.
 //
 //	profbridge -config rules.yaml -pprof 127.0.0.1:16060
 //	go tool pprof -top http://127.0.0.1:16060/debug/pprof/profile?seconds=10
@@ -23,9 +22,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
 	"github.com/gewe-bridge/gewe-bridge/bridge"
-	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
+	"github.com/gewe-bridge/gewe-bridge/bridge/serve"
 )
 
 func main() {
@@ -69,28 +67,13 @@ func run(config, pprofAddr string, log *slog.Logger) error {
 	if err := probs.Err(); err != nil {
 		return err
 	}
-	cfg := rs.Config()
-	store, err := sqlite.Open(cfg.Storage.Path, sqlite.Options{})
+	serve.TuneGC()
+	svc, closeStore, err := serve.Open(rs, load, log, bridge.NewMetrics())
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	mark("open_store")
-	var client bridge.Client = bridge.DryRun{Log: log}
-	if !cfg.DryRun {
-		gc := gewe.Config{BaseURL: cfg.Gewe.BaseURL, Token: string(cfg.Gewe.Token), AppID: cfg.Gewe.AppID,
-			API: cfg.Gewe.API, Timeout: cfg.Gewe.Timeout.D()}
-		if err := gc.Validate(); err != nil {
-			return err
-		}
-		client = gewe.New(gc, nil)
-	}
-	svc, err := bridge.New(bridge.Options{Load: load, Initial: rs, Outbox: store, Client: client,
-		Account: cfg.Gewe.AppID, Metrics: bridge.NewMetrics(), Logger: log})
-	if err != nil {
-		return err
-	}
-	mark("new_service")
+	defer closeStore()
+	mark("open_store_and_service")
 	stopStartProfile()
 	log.Warn("start phases (the listener and the first /-/ready follow)", phases...)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

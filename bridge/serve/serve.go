@@ -1,0 +1,66 @@
+// Package serve wires a running gewe-bridge from a loaded config: the
+// SQLite outbox, the GeWe client (or the dry-run one), the service, and the
+// GC settings. It is apart from package bridge because the store imports
+// bridge. `gewe-bridge serve` and the profiling build in bench/ both use it,
+// so what is profiled is what ships.
+package serve
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+
+	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
+	"github.com/gewe-bridge/gewe-bridge/bridge"
+	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
+	"github.com/gewe-bridge/gewe-bridge/rules"
+)
+
+// TuneGC trades memory the bridge does not use for CPU it does: the live
+// heap is small, so the default GOGC=100 collects very often under load.
+// GOGC=200 with a soft limit of 60 MiB of Go memory keeps the process under
+// 100 MB (BENCHMARKS.md). GOGC and GOMEMLIMIT in the environment win.
+func TuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(60 << 20)
+	}
+}
+
+// Open builds the service rs describes: its SQLite outbox and its GeWe
+// client, or the dry-run client when no token is set. load is kept for
+// reloads. close releases the outbox after Run returns.
+func Open(rs *rules.Ruleset, load bridge.Loader, log *slog.Logger, m *bridge.Metrics) (svc *bridge.Service, close func() error, err error) {
+	cfg := rs.Config()
+	store, err := sqlite.Open(cfg.Storage.Path, sqlite.Options{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the outbox at %s: %w", cfg.Storage.Path, err)
+	}
+	var client bridge.Client
+	account := cfg.Gewe.AppID
+	if cfg.DryRun {
+		log.Warn("DRY-RUN MODE: gewe.token is not set, so messages are logged, not sent")
+		client = bridge.DryRun{Log: log}
+		if account == "" {
+			account = "dry-run"
+		}
+	} else {
+		gc := gewe.Config{BaseURL: cfg.Gewe.BaseURL, Token: string(cfg.Gewe.Token), AppID: cfg.Gewe.AppID,
+			API: cfg.Gewe.API, Timeout: cfg.Gewe.Timeout.D()}
+		if err := gc.Validate(); err != nil {
+			store.Close()
+			return nil, nil, err
+		}
+		client = gewe.New(gc, nil)
+	}
+	svc, err = bridge.New(bridge.Options{Load: load, Initial: rs, Outbox: store, Client: client,
+		Account: account, Metrics: m, Logger: log})
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return svc, store.Close, nil
+}
