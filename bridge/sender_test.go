@@ -81,6 +81,9 @@ func startSender(t *testing.T, cfg *rules.Config, client *fakeClient, texts ...s
 	store, err := sqlite.Open(t.TempDir()+"/outbox.db", sqlite.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
+	// Accepted a second ago: with max_age: 1ms the first failure must find
+	// the message too old, however fast the sender gets to it.
+	accepted := time.Now().Add(-time.Second)
 	for i, text := range texts {
 		to := "1@chatroom"
 		msg := rules.Message{Rule: "r", To: to, Text: text}
@@ -88,7 +91,7 @@ func startSender(t *testing.T, cfg *rules.Config, client *fakeClient, texts ...s
 			msg = rules.Message{Rule: "r", To: to, XML: text}
 		}
 		require.NoError(t, store.Accept(context.Background(), &bridge.Accepted{
-			EventID: fmt.Sprint("ev", i), Source: "am", ReceivedAt: time.Now(), Account: "wx_a",
+			EventID: fmt.Sprint("ev", i), Source: "am", ReceivedAt: accepted, Account: "wx_a",
 			Messages: []rules.Message{msg},
 		}, time.Time{}))
 	}
