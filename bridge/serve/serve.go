@@ -35,7 +35,7 @@ func TuneGC() {
 // reloads. close releases the outbox after Run returns.
 func Open(rs *rules.Ruleset, load bridge.Loader, log *slog.Logger, m *bridge.Metrics) (svc *bridge.Service, close func() error, err error) {
 	cfg := rs.Config()
-	store, err := sqlite.Open(cfg.Storage.Path, sqlite.Options{})
+	store, err := sqlite.Open(cfg.Storage.Path, sqlite.Options{DedupWindow: cfg.Dedup.Window.D()})
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the outbox at %s: %w", cfg.Storage.Path, err)
 	}

@@ -84,6 +84,11 @@ CREATE TABLE meta (
 DROP INDEX messages_due;
 CREATE INDEX messages_pending ON messages (account, id, next_at) WHERE state = 'pending';
 `,
+	// 3: de-duplication keys are checked in memory against the events
+	// (dedup.go): a table keyed by random keys dirtied a page per insert.
+	`
+DROP TABLE dedup;
+`,
 }
 
 // migrate brings the database to the newest schema version, one transaction
@@ -126,7 +131,6 @@ const (
 	stSavepoint = iota
 	stRelease
 	stRollbackTo
-	stDedupPut
 	stInsertEvent
 	stInsertMessage
 	stSent
@@ -138,7 +142,6 @@ const (
 	stPruneAttempts
 	stPruneMessage
 	stPruneEvents
-	stPruneDedup
 	stPing
 	numWriteStmts
 )
@@ -147,11 +150,6 @@ var writeSQL = [numWriteStmts]string{
 	stSavepoint:  `SAVEPOINT req`,
 	stRelease:    `RELEASE req`,
 	stRollbackTo: `ROLLBACK TO req`,
-	// Inserts the key, or refreshes it when its last acceptance is older
-	// than the window (?3); when it is inside the window nothing changes and
-	// RowsAffected is 0: a duplicate.
-	stDedupPut: `INSERT INTO dedup (key, accepted_at) VALUES (?1, ?2)
-		ON CONFLICT (key) DO UPDATE SET accepted_at = excluded.accepted_at WHERE accepted_at < ?3`,
 	stInsertEvent: `INSERT INTO events (event_id, source, event_name, dedup_key, received_at, raw)
 		VALUES (?, ?, ?, ?, ?, ?)`,
 	stInsertMessage: `INSERT INTO messages (event, account, rule, recipient, text, at, xml,
@@ -177,8 +175,6 @@ var writeSQL = [numWriteStmts]string{
 		SELECT e.id FROM events e
 		WHERE e.received_at < ?1 AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.event = e.id)
 		LIMIT ?2)`,
-	stPruneDedup: `DELETE FROM dedup WHERE key IN (
-		SELECT key FROM dedup WHERE accepted_at < ?1 LIMIT ?2)`,
 	stPing: `INSERT INTO meta (key, value) VALUES ('ping', ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
 }
@@ -197,6 +193,7 @@ const (
 	rdAttempts
 	rdRaw
 	rdBacklog
+	rdDedupEvent
 	numReadStmts
 )
 
@@ -222,4 +219,5 @@ var readSQL = [numReadStmts]string{
 	rdRaw:      `SELECT e.raw FROM messages m JOIN events e ON e.id = m.event WHERE m.id = ?`,
 	rdBacklog: `SELECT account, COUNT(*), MIN(created_at) FROM messages WHERE state = 'pending'
 		GROUP BY account`,
+	rdDedupEvent: `SELECT dedup_key, received_at FROM events WHERE id = ?`,
 }

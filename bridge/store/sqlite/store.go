@@ -38,6 +38,10 @@ type Options struct {
 	// PruneChunk is how many rows of each kind Prune deletes per
 	// transaction, so that it never holds the writer for long. Default 500.
 	PruneChunk int
+	// DedupWindow is how far back Open reads the de-duplication keys of
+	// the events already accepted: the dedup.window of the config.
+	// Default 10m.
+	DedupWindow time.Duration
 
 	// beforeCommit, when set (tests only), runs before each commit with the
 	// number of requests in the batch; an error fails the batch instead of
@@ -58,6 +62,9 @@ func (o *Options) setDefaults() {
 	if o.PruneChunk <= 0 {
 		o.PruneChunk = 500
 	}
+	if o.DedupWindow <= 0 {
+		o.DedupWindow = 10 * time.Minute
+	}
 }
 
 // Store is the SQLite outbox. It is safe for concurrent use.
@@ -66,6 +73,8 @@ type Store struct {
 	w    *writer
 	rdb  *sql.DB
 	rd   [numReadStmts]*sql.Stmt
+	// dedup holds the de-duplication keys of the window (dedup.go).
+	dedup *dedupSet
 
 	// mu guards closed. Callers hold it for reading while they hand a
 	// request to the writer or run a read, so Close (which takes it for
@@ -110,7 +119,7 @@ func Open(path string, opts Options) (*Store, error) {
 		w.stop()
 		return nil, err
 	}
-	s := &Store{opts: opts, w: w, rdb: rdb}
+	s := &Store{opts: opts, w: w, rdb: rdb, dedup: newDedupSet()}
 	for i, q := range readSQL {
 		if s.rd[i], err = rdb.PrepareContext(ctx, q); err != nil {
 			rdb.Close()
@@ -118,6 +127,9 @@ func Open(path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("prepare read statement %d: %w", i, err)
 		}
 	}
+	// After a storm the window can hold many keys: read them while the
+	// service starts; only keyed Accepts wait for them.
+	go s.dedup.load(ctx, rdb, time.Now().Add(-opts.DedupWindow).UnixNano())
 	return s, nil
 }
 
@@ -135,9 +147,10 @@ func openDB(abs string, opts Options, readOnly bool) (*sql.DB, error) {
 		q.Add("_pragma", "synchronous(FULL)")
 		// Savepoint journals stay in memory instead of temp files.
 		q.Add("_pragma", "temp_store(MEMORY)")
-		// 16 MiB of page cache (SQLite's default is 2 MiB): index inserts
-		// on random keys (dedup) otherwise read pages back from disk.
-		q.Add("_pragma", "cache_size(-16384)")
+		// 4 MiB of page cache (SQLite's default is 2 MiB): the writer
+		// appends, so it needs the B-trees' last pages and their parents.
+		// (16 MiB served a dedup table keyed by random keys, now gone.)
+		q.Add("_pragma", "cache_size(-4096)")
 		// Cap the WAL file left behind after a checkpoint (64 MiB).
 		q.Add("_pragma", "journal_size_limit(67108864)")
 		// The writer takes the write lock when the transaction begins, so
@@ -214,6 +227,13 @@ type Stats struct {
 
 // Stats returns the writer's counters.
 func (s *Store) Stats() Stats { return s.w.stats() }
+
+// CommitCounts returns the commits and the requests they held, for the
+// metrics.
+func (s *Store) CommitCounts() (commits, writes uint64) {
+	st := s.w.stats()
+	return st.Commits, st.Requests
+}
 
 // readLock holds the store open for a read; release with s.mu.RUnlock.
 func (s *Store) readLock() error {

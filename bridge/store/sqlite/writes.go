@@ -37,35 +37,56 @@ func (s *Store) Accept(ctx context.Context, a *bridge.Accepted, dedupSince time.
 		}
 	}
 	raw := encodeRaw(a.Raw)
-	since := encodeTime(dedupSince)
+	if a.DedupKey == "" {
+		_, err := s.submitAccept(ctx, a, now, raw, mentions)
+		return err
+	}
 
-	return s.submit(ctx, func(t *wtx) error {
-		if a.DedupKey != "" {
-			res, err := t.exec(stDedupPut, a.DedupKey, now, since)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else if n == 0 {
-				return bridge.ErrDuplicate
-			}
+	since := encodeTime(dedupSince)
+	res, last, err := s.dedup.reserve(ctx, a.DedupKey, now, since)
+	if err != nil {
+		return err
+	}
+	var event int64
+	defer func() { res.release(event) }()
+	if last > 0 {
+		repeat, err := s.isRepeat(ctx, last, a.DedupKey, since)
+		if err != nil {
+			return err
 		}
+		if repeat {
+			return bridge.ErrDuplicate
+		}
+	}
+	event, err = s.submitAccept(ctx, a, now, raw, mentions)
+	return err
+}
+
+// submitAccept commits the event and its messages and returns the event's
+// id; the event's row is also the record of its de-duplication key.
+func (s *Store) submitAccept(ctx context.Context, a *bridge.Accepted, now int64, raw []byte, mentions []string) (int64, error) {
+	var event int64
+	err := s.submit(ctx, func(t *wtx) error {
 		res, err := t.exec(stInsertEvent, a.EventID, a.Source, a.EventName, a.DedupKey, now, raw)
 		if err != nil {
 			return err
 		}
-		event, err := res.LastInsertId()
+		id, err := res.LastInsertId()
 		if err != nil {
 			return err
 		}
 		for i, m := range a.Messages {
-			if _, err := t.exec(stInsertMessage, event, a.Account, m.Rule, m.To, m.Text, mentions[i], m.XML, now); err != nil {
+			if _, err := t.exec(stInsertMessage, id, a.Account, m.Rule, m.To, m.Text, mentions[i], m.XML, now); err != nil {
 				return err
 			}
 		}
+		event = id
 		return nil
 	})
+	if err != nil {
+		return 0, err
+	}
+	return event, nil
 }
 
 // Sent marks the messages sent at at.
@@ -132,7 +153,7 @@ func (t *wtx) recordAttempt(res sql.Result, id, at int64, msg string) error {
 // the earlier attempts stay in its history.
 func (s *Store) Requeue(ctx context.Context, id int64, now time.Time) error {
 	at := encodeTime(now)
-	return s.submit(ctx, func(t *wtx) error {
+	return s.submitIsolated(ctx, func(t *wtx) error {
 		res, err := t.exec(stRequeue, id, at)
 		if err != nil {
 			return err
@@ -147,8 +168,8 @@ func (s *Store) Requeue(ctx context.Context, id int64, now time.Time) error {
 }
 
 // Prune deletes sent messages sent before before, dead messages given up
-// before before, their attempts, events received before before that have no
-// message left, and de-duplication keys accepted before before. It works in
+// before before, their attempts, and events received before before that
+// have no message left (with them go their de-duplication keys). It works in
 // transactions of at most PruneChunk rows of each kind, so webhooks are not
 // held up behind it, and returns how many messages it deleted.
 func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
@@ -165,13 +186,13 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 			return total, err
 		}
 		total += c.messages
-		if c.messages < chunk && c.events < chunk && c.keys < chunk {
+		if c.messages < chunk && c.events < chunk {
 			return total, nil
 		}
 	}
 }
 
-type pruned struct{ messages, events, keys int }
+type pruned struct{ messages, events int }
 
 func (t *wtx) prune(before int64, limit int) (pruned, error) {
 	var c pruned
@@ -188,13 +209,8 @@ func (t *wtx) prune(before int64, limit int) (pruned, error) {
 		}
 	}
 	c.messages = len(ids)
-	if c.events, err = t.execCount(stPruneEvents, before, limit); err != nil {
-		return c, err
-	}
-	if c.keys, err = t.execCount(stPruneDedup, before, limit); err != nil {
-		return c, err
-	}
-	return c, nil
+	c.events, err = t.execCount(stPruneEvents, before, limit)
+	return c, err
 }
 
 func (t *wtx) pruneCandidates(before int64, limit int) ([]int64, error) {

@@ -1,0 +1,87 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gewe-bridge/gewe-bridge/bridge"
+)
+
+// A key whose hash collides with an accepted key is confirmed against the
+// event and accepted: a collision never drops a new event.
+func TestDedupHashCollisionIsNotADuplicate(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	window := 10 * time.Minute
+	require.NoError(t, s.Accept(ctx, event("1", "key-a", t0, "wxid_a"), t0.Add(-window)))
+	<-s.dedup.loaded
+	s.dedup.mu.Lock()
+	s.dedup.cur[s.dedup.hash("key-b")] = s.dedup.cur[s.dedup.hash("key-a")] // key-b now "collides"
+	s.dedup.mu.Unlock()
+
+	at := t0.Add(time.Second)
+	require.NoError(t, s.Accept(ctx, event("2", "key-b", at, "wxid_a"), at.Add(-window)))
+	assert.ErrorIs(t, s.Accept(ctx, event("3", "key-b", at, "wxid_a"), at.Add(-window)), bridge.ErrDuplicate)
+}
+
+// Keys are kept for the window and dropped a generation at a time: a storm
+// of distinct keys does not stay in memory after it.
+func TestDedupForgetsKeysPastTheWindow(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	window := time.Minute
+	accept := func(key string, at time.Time) error {
+		return s.Accept(ctx, event(key, key, at, "wxid_a"), at.Add(-window))
+	}
+	for i := range 100 {
+		require.NoError(t, accept(fmt.Sprint("storm-", i), t0))
+	}
+	size := func() int {
+		s.dedup.mu.Lock()
+		defer s.dedup.mu.Unlock()
+		return len(s.dedup.cur) + len(s.dedup.prev)
+	}
+	assert.Equal(t, 100, size())
+
+	later := t0.Add(window)
+	require.NoError(t, accept("later", later))
+	assert.ErrorIs(t, accept("storm-1", later), bridge.ErrDuplicate, "at the window's edge: still a repeat")
+	require.NoError(t, accept("much-later", later.Add(window)))
+	assert.Equal(t, 2, size(), "the storm's generation is gone")
+	require.NoError(t, accept("storm-2", later.Add(window)))
+}
+
+// A store written before the keys moved into memory (schema 2, with its
+// dedup table) opens, and the keys of its recent events still count.
+func TestMigrateFromDedupTable(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	for v := range 2 {
+		require.NoError(t, migrateStep(ctx, db, v))
+	}
+	now := time.Now()
+	_, err = db.Exec(`INSERT INTO events (event_id, source, event_name, dedup_key, received_at, raw)
+		VALUES ('old', 'alertmanager', 'alert', 'k', ?, x'')`, now.Add(-time.Minute).UnixNano())
+	require.NoError(t, err)
+	_, err = db.Exec(`INSERT INTO dedup (key, accepted_at) VALUES ('k', ?)`, now.Add(-time.Minute).UnixNano())
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	s, err := Open(path, Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	var version int
+	require.NoError(t, s.rdb.QueryRow("PRAGMA user_version").Scan(&version))
+	assert.Equal(t, len(migrations), version)
+	assert.ErrorIs(t, s.Accept(ctx, event("again", "k", now, "wxid_a"), now.Add(-10*time.Minute)), bridge.ErrDuplicate)
+	require.NoError(t, s.Accept(ctx, event("new", "k2", now, "wxid_a"), now.Add(-10*time.Minute)))
+}
