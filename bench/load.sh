@@ -204,7 +204,7 @@ done
 PEAK_RSS=$(status_kb "$BRIDGE_PID" VmHWM)
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
-METRICS=$(curl -sS "http://127.0.0.1:$BRIDGE_PORT/metrics" | grep -E '^gewe_bridge_(webhooks_received_total|webhooks_deduplicated_total|messages_queued_total|messages_sent_total|messages_coalesced_total)' || true)
+METRICS=$(curl -sS "http://127.0.0.1:$BRIDGE_PORT/metrics" | grep -E '^gewe_bridge_(webhooks_received_total|webhooks_deduplicated_total|messages_queued_total|messages_sent_total|messages_coalesced_total|outbox_commits_total|outbox_committed_writes_total)' || true)
 DB_BYTES=$(du -cb "$TMP/data" | awk 'END {print $1}')
 
 # --- 5. restart on the loaded store --------------------------------------------

@@ -66,6 +66,21 @@ func (m *Metrics) WatchOutbox(o Outbox, now func() time.Time) {
 		depth: prometheus.NewDesc("gewe_bridge_queue_pending", "Messages waiting to be sent, by account.", []string{"account"}, nil),
 		oldest: prometheus.NewDesc("gewe_bridge_oldest_pending_seconds", "Age of the oldest message waiting to be sent, by account.",
 			[]string{"account"}, nil)})
+	if c, ok := o.(commitCounter); ok {
+		m.Registry.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gewe_bridge_outbox_commits_total",
+				Help: "Transactions the outbox committed (one fsync each)."},
+				func() float64 { n, _ := c.CommitCounts(); return float64(n) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gewe_bridge_outbox_committed_writes_total",
+				Help: "Writes (webhooks accepted, sends recorded) those transactions held; divided by the commits, how many share an fsync."},
+				func() float64 { _, n := c.CommitCounts(); return float64(n) }))
+	}
+}
+
+// commitCounter is an outbox that commits writes in groups (the SQLite
+// one) and counts them.
+type commitCounter interface {
+	CommitCounts() (commits, writes uint64)
 }
 
 // NewMetrics registers the bridge's metrics, plus Go and process ones.

@@ -33,6 +33,10 @@ func TestMetricsExposition(t *testing.T) {
 		`gewe_bridge_queue_pending{account="wx_a"} 1`,
 		`gewe_bridge_oldest_pending_seconds{account="wx_a"}`,
 		`gewe_bridge_config_last_reload_successful 1`,
+		// Group commit at work (the sender's writes count too, so no exact
+		// figure): how many writes share an fsync.
+		`gewe_bridge_outbox_commits_total `,
+		`gewe_bridge_outbox_committed_writes_total `,
 		`go_goroutines`,
 	} {
 		assert.Contains(t, string(body), want)
