@@ -95,7 +95,9 @@ func (s *Service) hook(c *fiber.Ctx) error {
 	if err != nil {
 		return s.refuse(c, src, err)
 	}
-	log := s.log.With("source", src.name, "event", ev.Event, "delivery", ev.ID)
+	// Built only for a line that is logged: With formats its fields at once,
+	// and at the default level the accepted webhook logs nothing.
+	log := func() *slog.Logger { return s.log.With("source", src.name, "event", ev.Event, "delivery", ev.ID) }
 	if c.QueryBool("dry_run") {
 		tr := st.rules.Trace(ev)
 		s.opts.Metrics.webhook(src.name, ev.Event, fiber.StatusOK)
@@ -105,7 +107,7 @@ func (s *Service) hook(c *fiber.Ctx) error {
 	s.observeRoute(log, res)
 	s.traces.add(ev, res, s.opts.Now())
 	if len(res.Messages) == 0 {
-		log.Info("webhook accepted; no rule produced a message", "matched", res.Matched)
+		log().Info("webhook accepted; no rule produced a message", "matched", res.Matched)
 		s.opts.Metrics.webhook(src.name, ev.Event, fiber.StatusAccepted)
 		return c.Status(fiber.StatusAccepted).JSON(accepted(ev.ID, res, 0))
 	}
@@ -119,28 +121,37 @@ func (s *Service) hook(c *fiber.Ctx) error {
 	err = s.opts.Outbox.Accept(ctx, acc, now.Add(-st.rules.Config().Dedup.Window.D()))
 	switch {
 	case errors.Is(err, ErrDuplicate):
-		log.Info("duplicate delivery; nothing sent", "dedup_key", ev.DedupKey)
+		log().Info("duplicate delivery; nothing sent", "dedup_key", ev.DedupKey)
 		s.opts.Metrics.duplicate()
 		s.opts.Metrics.webhook(src.name, ev.Event, fiber.StatusOK)
 		return c.JSON(fiber.Map{"id": ev.ID, "duplicate": true})
 	case err != nil:
-		log.Error("could not store the webhook's messages; answering 503 so the sender retries", "err", err)
+		log().Error("could not store the webhook's messages; answering 503 so the sender retries", "err", err)
 		s.opts.Metrics.webhook(src.name, ev.Event, fiber.StatusServiceUnavailable)
 		return fail(c, fiber.StatusServiceUnavailable, "cannot accept now, retry later")
 	}
 	s.sender.Notify()
 	s.opts.Metrics.accepted(len(res.Messages))
 	s.opts.Metrics.webhook(src.name, ev.Event, fiber.StatusAccepted)
-	log.Info("webhook accepted", "matched", res.Matched, "queued", len(res.Messages))
+	if s.log.Enabled(ctx, slog.LevelInfo) {
+		log().Info("webhook accepted", "matched", res.Matched, "queued", len(res.Messages))
+	}
 	return c.Status(fiber.StatusAccepted).JSON(accepted(ev.ID, res, len(res.Messages)))
 }
 
-func accepted(id string, res *rules.Result, queued int) fiber.Map {
+// acceptedAnswer is the body of a 202.
+type acceptedAnswer struct {
+	ID      string   `json:"id"`
+	Matched []string `json:"matched"`
+	Queued  int      `json:"queued"`
+}
+
+func accepted(id string, res *rules.Result, queued int) acceptedAnswer {
 	matched := res.Matched
 	if matched == nil {
 		matched = []string{}
 	}
-	return fiber.Map{"id": id, "matched": matched, "queued": queued}
+	return acceptedAnswer{ID: id, Matched: matched, Queued: queued}
 }
 
 func (s *Service) refuse(c *fiber.Ctx, src *source, err error) error {
@@ -151,11 +162,11 @@ func (s *Service) refuse(c *fiber.Ctx, src *source, err error) error {
 	return fail(c, code, err.Error())
 }
 
-func (s *Service) observeRoute(log *slog.Logger, res *rules.Result) {
+func (s *Service) observeRoute(log func() *slog.Logger, res *rules.Result) {
 	var errs []ruleErr
 	for _, e := range res.Errors {
 		errs = append(errs, ruleErr{e.Rule, e.Stage})
-		log.Warn("rule failed", "rule", e.Rule, "stage", e.Stage, "err", e.Err)
+		log().Warn("rule failed", "rule", e.Rule, "stage", e.Stage, "err", e.Err)
 	}
 	s.opts.Metrics.routed(res.Matched, errs)
 }
