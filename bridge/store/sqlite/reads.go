@@ -82,10 +82,19 @@ func (s *Store) List(ctx context.Context, f bridge.ListFilter) ([]bridge.Queued,
 	if before <= 0 {
 		before = math.MaxInt64
 	}
-	if f.State == "" {
-		return s.queryQueued(ctx, rdListAll, before, limit)
+	st := rdListAll
+	switch f.State {
+	case bridge.StatePending:
+		st = rdListPending
+	case bridge.StateSent:
+		st = rdListSent
+	case bridge.StateDead:
+		st = rdListDead
+	case "":
+	default:
+		return nil, nil // no message is in a state that does not exist
 	}
-	return s.queryQueued(ctx, rdListState, f.State, before, limit)
+	return s.queryQueued(ctx, st, before, limit)
 }
 
 // Get returns the message and its failed attempts, oldest first.

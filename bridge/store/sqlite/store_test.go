@@ -482,6 +482,7 @@ func TestListPages(t *testing.T) {
 	require.Len(t, all, 7)
 	id := ids(all) // newest first
 	require.NoError(t, s.Sent(ctx, []int64{id[0], id[2], id[4]}, t0))
+	require.NoError(t, s.Dead(ctx, []int64{id[6]}, bridge.Attempt{At: t0, Error: "x"}))
 
 	tests := []struct {
 		name   string
@@ -494,6 +495,9 @@ func TestListPages(t *testing.T) {
 		{"past the end", bridge.ListFilter{Limit: 3, Before: id[6]}, []int64{}},
 		{"by state", bridge.ListFilter{State: bridge.StateSent}, []int64{id[0], id[2], id[4]}},
 		{"by state, paged", bridge.ListFilter{State: bridge.StatePending, Limit: 2, Before: id[1]}, []int64{id[3], id[5]}},
+		{"pending", bridge.ListFilter{State: bridge.StatePending}, []int64{id[1], id[3], id[5]}},
+		{"dead", bridge.ListFilter{State: bridge.StateDead}, []int64{id[6]}},
+		{"dead, past it", bridge.ListFilter{State: bridge.StateDead, Before: id[6]}, []int64{}},
 		{"unknown state", bridge.ListFilter{State: "nope"}, []int64{}},
 		{"limit capped", bridge.ListFilter{Limit: 10_000}, id},
 	}
