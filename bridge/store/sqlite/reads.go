@@ -178,10 +178,17 @@ func (s *Store) queryQueued(ctx context.Context, st int, args ...any) ([]bridge.
 // scanQueued reads the queuedCols of one row.
 func scanQueued(row interface{ Scan(...any) error }, q *bridge.Queued) error {
 	var at string
+	var text, xml any // string, or compressed []byte (encodeBody)
 	var created, next, sent int64
 	err := row.Scan(&q.ID, &q.EventID, &q.Source, &q.Account, &q.Message.Rule, &q.Message.To,
-		&q.Message.Text, &at, &q.Message.XML, &q.State, &q.Attempts, &created, &next, &sent, &q.LastError)
+		&text, &at, &xml, &q.State, &q.Attempts, &created, &next, &sent, &q.LastError)
 	if err != nil {
+		return err
+	}
+	if q.Message.Text, err = decodeBody(text); err != nil {
+		return err
+	}
+	if q.Message.XML, err = decodeBody(xml); err != nil {
 		return err
 	}
 	if at != "" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -663,4 +664,46 @@ func TestRawPayloadRoundTrip(t *testing.T) {
 	assert.Equal(t, "x", string(plain))
 	_, err = decodeRaw([]byte{0x7f, 1})
 	assert.Error(t, err)
+}
+
+// Long texts and cards are stored compressed and come back as they were;
+// texts stored before (TEXT values) still read.
+func TestMessageBodiesRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	long := strings.Repeat("🔥 磁盘将满 http://prometheus:9090/graph?g0.expr=%28node%29\n", 20)
+	card := rules.LinkCardXML("标题 <&>", long, "https://example.com/?a=1&b=2", "")
+	a := event("long", "", t0)
+	a.Messages = []rules.Message{
+		{Rule: "ops", To: "1@chatroom", Text: long, At: []string{"wxid_a"}},
+		{Rule: "ops", To: "1@chatroom", XML: card},
+		{Rule: "ops", To: "1@chatroom", Text: "short"},
+	}
+	require.NoError(t, s.Accept(ctx, a, time.Time{}))
+	w, err := s.w.db.ExecContext(ctx, `INSERT INTO messages (event, account, rule, recipient, text, state, created_at, updated_at, next_at)
+		VALUES (1, ?, 'ops', '1@chatroom', ?, 'pending', 1, 1, 1)`, account, long)
+	require.NoError(t, err)
+	legacy, err := w.LastInsertId()
+	require.NoError(t, err)
+
+	due, err := s.Due(ctx, account, t0, 10)
+	require.NoError(t, err)
+	require.Len(t, due, 4)
+	assert.Equal(t, long, due[0].Message.Text)
+	assert.Equal(t, []string{"wxid_a"}, due[0].Message.At)
+	assert.Equal(t, card, due[1].Message.XML)
+	assert.Equal(t, "short", due[2].Message.Text)
+	assert.Equal(t, legacy, due[3].ID)
+	assert.Equal(t, long, due[3].Message.Text, "a text stored uncompressed")
+
+	var kinds []string
+	rows, err := s.rdb.QueryContext(ctx, `SELECT typeof(text) || '/' || typeof(xml) FROM messages ORDER BY id`)
+	require.NoError(t, err)
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		require.NoError(t, rows.Scan(&k))
+		kinds = append(kinds, k)
+	}
+	assert.Equal(t, []string{"blob/text", "text/blob", "text/text", "text/text"}, kinds)
 }

@@ -27,7 +27,9 @@ func (s *Store) Accept(ctx context.Context, a *bridge.Accepted, dedupSince time.
 	}
 	now := at.UnixNano()
 	mentions := make([]string, len(a.Messages))
+	texts := make([]any, 2*len(a.Messages)) // text and xml of each message
 	for i, m := range a.Messages {
+		texts[2*i], texts[2*i+1] = encodeBody(m.Text), encodeBody(m.XML)
 		if len(m.At) > 0 {
 			b, err := json.Marshal(m.At)
 			if err != nil {
@@ -38,7 +40,7 @@ func (s *Store) Accept(ctx context.Context, a *bridge.Accepted, dedupSince time.
 	}
 	raw := encodeRaw(a.Raw)
 	if a.DedupKey == "" {
-		_, err := s.submitAccept(ctx, a, now, raw, mentions)
+		_, err := s.submitAccept(ctx, a, now, raw, mentions, texts)
 		return err
 	}
 
@@ -58,13 +60,13 @@ func (s *Store) Accept(ctx context.Context, a *bridge.Accepted, dedupSince time.
 			return bridge.ErrDuplicate
 		}
 	}
-	event, err = s.submitAccept(ctx, a, now, raw, mentions)
+	event, err = s.submitAccept(ctx, a, now, raw, mentions, texts)
 	return err
 }
 
 // submitAccept commits the event and its messages and returns the event's
 // id; the event's row is also the record of its de-duplication key.
-func (s *Store) submitAccept(ctx context.Context, a *bridge.Accepted, now int64, raw []byte, mentions []string) (int64, error) {
+func (s *Store) submitAccept(ctx context.Context, a *bridge.Accepted, now int64, raw []byte, mentions []string, texts []any) (int64, error) {
 	var event int64
 	err := s.submit(ctx, func(t *wtx) error {
 		res, err := t.exec(stInsertEvent, a.EventID, a.Source, a.EventName, a.DedupKey, now, raw)
@@ -76,7 +78,7 @@ func (s *Store) submitAccept(ctx context.Context, a *bridge.Accepted, now int64,
 			return err
 		}
 		for i, m := range a.Messages {
-			if _, err := t.exec(stInsertMessage, id, a.Account, m.Rule, m.To, m.Text, mentions[i], m.XML, now); err != nil {
+			if _, err := t.exec(stInsertMessage, id, a.Account, m.Rule, m.To, texts[2*i], mentions[i], texts[2*i+1], now); err != nil {
 				return err
 			}
 		}
