@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"math"
 	"net/url"
 	"reflect"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -123,6 +123,19 @@ import (
 //	                       an empty list when LIST is not a list.
 //	label NAME ALERT       ALERT.labels[NAME] as text, "" when missing.
 //	annotation NAME ALERT  ALERT.annotations[NAME] as text, "" when missing.
+//	silenceURL URL LABELS [FALLBACK]
+//	                       the page of the Alertmanager at URL that creates
+//	                       a silence matching LABELS (FALLBACK when LABELS
+//	                       is empty); "" when URL is "".
+//	alertInfo LAYOUT ALERT what a message shows of one alert, read in one
+//	                       call (an AlertInfo): .Resolved, .Summary,
+//	                       .Instance, .StartsAt, .EndsAt (as date LAYOUT
+//	                       gives them) and .Duration (how long it lasted
+//	                       or has been firing).
+//	alertGroup DATA        what a message's header shows of a notification
+//	                       (DATA is the template's data, .), read in one
+//	                       call (an AlertGroup): .Total, .Firing, .Resolved,
+//	                       .Alertname and .SilenceURL.
 func Funcs(loc *time.Location, now func() time.Time) template.FuncMap {
 	if loc == nil {
 		loc = time.UTC
@@ -181,6 +194,8 @@ func Funcs(loc *time.Location, now func() time.Time) template.FuncMap {
 		"alertsByStatus": fnAlertsByStatus,
 		"label":          func(name, alert any) string { return fnNested(alert, "labels", name) },
 		"annotation":     func(name, alert any) string { return fnNested(alert, "annotations", name) },
+		"alertInfo":      c.alertInfo,
+		"alertGroup":     fnAlertGroup,
 	}
 }
 
@@ -198,6 +213,11 @@ func (c *fnClock) current() time.Time { return c.now().In(c.loc) }
 // date is "date LAYOUT T".
 func (c *fnClock) date(layout, v any) string {
 	t, ok := fnParseTime(v)
+	return c.format(layout, v, t, ok)
+}
+
+// format is date for a value v already read by fnParseTime as t, ok.
+func (c *fnClock) format(layout, v any, t time.Time, ok bool) string {
 	if !ok {
 		return fnToString(v)
 	}
@@ -591,27 +611,28 @@ func fnSilenceURL(externalURL any, sets ...any) string {
 			break
 		}
 	}
-	u := base + "/#/silences/new"
+	const page = "/#/silences/new"
 	if len(labels) == 0 {
-		return u
+		return base + page
 	}
-	keys := make([]string, 0, len(labels))
+	// Sized so that the usual few labels need no allocation.
+	keys := make([]string, 0, 16)
 	for k := range labels {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteByte('{')
+	slices.Sort(keys)
+	filter := make([]byte, 0, 256)
+	filter = append(filter, '{')
 	for i, k := range keys {
 		if i > 0 {
-			b.WriteByte(',')
+			filter = append(filter, ',')
 		}
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(strconv.Quote(labels[k]))
+		filter = append(filter, k...)
+		filter = append(filter, '=')
+		filter = strconv.AppendQuote(filter, labels[k])
 	}
-	b.WriteByte('}')
-	return u + "?filter=" + url.QueryEscape(b.String())
+	filter = append(filter, '}')
+	return base + page + "?filter=" + url.QueryEscape(string(filter))
 }
 
 // fnPlural is "plural N ONE MANY".
@@ -1097,37 +1118,150 @@ func fnOperand(v any) (i int64, f float64, isInt bool, err error) {
 // fnAlertsByStatus is "alertsByStatus S LIST".
 func fnAlertsByStatus(status, alerts any) []any {
 	want := fnToString(status)
-	match := func(a any) bool {
-		s, _ := fnLookup(a, "status")
-		return strings.EqualFold(fnToString(s), want)
-	}
 	out := []any{}
-	switch x := alerts.(type) {
-	case nil:
-	case []any:
-		for _, a := range x {
-			if match(a) {
-				out = append(out, a)
-			}
-		}
-	case []map[string]any:
-		for _, a := range x {
-			if match(a) {
-				out = append(out, a)
-			}
-		}
-	default:
-		rv := reflect.ValueOf(alerts)
-		if k := rv.Kind(); k != reflect.Slice && k != reflect.Array {
-			return out
-		}
-		for i := range rv.Len() {
-			if a := rv.Index(i).Interface(); match(a) {
-				out = append(out, a)
-			}
+	for a := range fnElements(alerts) {
+		if fnHasStatus(a, want) {
+			out = append(out, a)
 		}
 	}
 	return out
+}
+
+// fnHasStatus reports whether alert.status is status, case-insensitively.
+func fnHasStatus(alert any, status string) bool {
+	s, _ := fnLookup(alert, "status")
+	return strings.EqualFold(fnToString(s), status)
+}
+
+// fnElements yields the elements of a list, nothing when v is not a list.
+func fnElements(v any) iter.Seq[any] {
+	return func(yield func(any) bool) {
+		switch x := v.(type) {
+		case nil:
+		case []any:
+			for _, e := range x {
+				if !yield(e) {
+					return
+				}
+			}
+		case []map[string]any:
+			for _, e := range x {
+				if !yield(e) {
+					return
+				}
+			}
+		default:
+			rv := reflect.ValueOf(v)
+			if k := rv.Kind(); k != reflect.Slice && k != reflect.Array {
+				return
+			}
+			for i := range rv.Len() {
+				if !yield(rv.Index(i).Interface()) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// AlertInfo is what "alertInfo LAYOUT ALERT" returns: what a message shows
+// of one Alertmanager alert, read in one call. Function calls are most of
+// what a template costs to run: one per alert instead of one per field
+// nearly halves the cost of each alert.
+type AlertInfo struct {
+	// Resolved is whether status is "resolved" (exactly: the test
+	// {{ eq .status "resolved" }} makes).
+	Resolved bool
+	// Summary is the first of annotations.summary, annotations.description
+	// and labels.alertname that is not empty as {{ if }} sees it, as
+	// found (not converted to text); nil when none is.
+	Summary any
+	// Instance is labels.instance as found, nil when missing.
+	Instance any
+	// StartsAt is startsAt as date LAYOUT gives it: "" for a zero or
+	// missing time, the value as text when it is not a time.
+	StartsAt string
+	// Duration is, for a resolved alert, duration startsAt endsAt (how
+	// long it lasted); for any other, since startsAt (how long it has
+	// been firing). "" when startsAt is zero, missing or not a time.
+	Duration string
+	// EndsAt is endsAt as date LAYOUT gives it.
+	EndsAt string
+}
+
+// alertInfo is "alertInfo LAYOUT ALERT".
+func (c *fnClock) alertInfo(layout, alert any) AlertInfo {
+	status, _ := fnLookup(alert, "status")
+	labels, _ := fnLookup(alert, "labels")
+	annotations, _ := fnLookup(alert, "annotations")
+	info := AlertInfo{
+		Resolved: status == "resolved",
+		Instance: fnGet(labels, "instance"),
+	}
+	for _, v := range []any{fnGet(annotations, "summary"), fnGet(annotations, "description"), fnGet(labels, "alertname")} {
+		if fnTruth(v) {
+			info.Summary = v
+			break
+		}
+	}
+
+	// Each time is parsed once, where date, since and duration would
+	// parse startsAt three times.
+	startsAt, _ := fnLookup(alert, "startsAt")
+	endsAt, _ := fnLookup(alert, "endsAt")
+	start, startOK := fnParseTime(startsAt)
+	end, endOK := fnParseTime(endsAt)
+	info.StartsAt = c.format(layout, startsAt, start, startOK)
+	info.EndsAt = c.format(layout, endsAt, end, endOK)
+	if startOK && !start.IsZero() {
+		if !info.Resolved || !endOK || end.IsZero() {
+			end = c.now()
+		}
+		info.Duration = fnHumanize(end.Sub(start))
+	}
+	return info
+}
+
+// AlertGroup is what "alertGroup DATA" returns: what a message's header
+// shows of an Alertmanager notification, DATA being the template's data
+// (the keys alerts, group_labels, labels and external_url are read).
+type AlertGroup struct {
+	// Total is the number of alerts, Resolved the number of those
+	// alertsByStatus "resolved" gives (case-insensitive), Firing the
+	// others.
+	Total, Firing, Resolved int
+	// Alertname is group_labels.alertname, else labels.alertname (the
+	// common labels), else the first alert's label alertname, as text;
+	// "" when none is set.
+	Alertname string
+	// SilenceURL is silenceURL external_url group_labels labels.
+	SilenceURL string
+}
+
+// fnAlertGroup is "alertGroup DATA".
+func fnAlertGroup(data any) AlertGroup {
+	alerts, _ := fnLookup(data, "alerts")
+	groupLabels, _ := fnLookup(data, "group_labels")
+	labels, _ := fnLookup(data, "labels")
+	externalURL, _ := fnLookup(data, "external_url")
+
+	var g AlertGroup
+	for a := range fnElements(alerts) {
+		g.Total++
+		if fnHasStatus(a, "resolved") {
+			g.Resolved++
+		}
+	}
+	g.Firing = g.Total - g.Resolved
+	g.Alertname = fnToString(fnGet(groupLabels, "alertname"))
+	if g.Alertname == "" {
+		g.Alertname = fnToString(fnGet(labels, "alertname"))
+	}
+	if g.Alertname == "" {
+		g.Alertname = fnNested(fnEnd(alerts, false), "labels", "alertname")
+	}
+	g.SilenceURL = fnSilenceURL(externalURL, groupLabels, labels)
+	return g
 }
 
 // fnNested is "label NAME ALERT" (field "labels") and "annotation".

@@ -526,11 +526,108 @@ func TestFnAlerts(t *testing.T) {
 	})
 }
 
+func TestFnAlertInfo(t *testing.T) {
+	alerts := fnTestAlerts()
+	const layout = "2006-01-02 15:04"
+	// alert is an alert starting at 16:00 in Shanghai, with fields set.
+	alert := func(fields ...any) map[string]any {
+		a := map[string]any{"status": "firing", "startsAt": "2026-05-12T08:00:00Z", "endsAt": "0001-01-01T00:00:00Z"}
+		for i := 0; i < len(fields); i += 2 {
+			a[fields[i].(string)] = fields[i+1]
+		}
+		return a
+	}
+	since := "25m" // from 16:00 to the tests' 16:25
+	fnRun(t, fnTestFuncs(t), []fnCase{
+		{"alertInfo", fnArgs{layout, alerts[0]}, AlertInfo{Summary: "磁盘使用率超过 95%，请尽快处理", Instance: "db-1", StartsAt: "2026-05-12 16:21", Duration: "3m24s"}, ""},
+		{"alertInfo", fnArgs{layout, alerts[1]}, AlertInfo{Resolved: true, Summary: "disk almost full", Instance: "db-2", StartsAt: "2026-05-12 14:20", Duration: "2h", EndsAt: "2026-05-12 16:20"}, ""},
+		{"alertInfo", fnArgs{layout, alerts[2]}, AlertInfo{Summary: "Down", StartsAt: "2026-05-09 12:00", Duration: "3d4h"}, ""},
+
+		// Summary: the first not empty as {{ if }} sees it, as found.
+		{"alertInfo", fnArgs{layout, alert("annotations", map[string]any{"summary": "", "description": "d"}, "labels", map[string]any{"alertname": "A"})}, AlertInfo{Summary: "d", StartsAt: "2026-05-12 16:00", Duration: since}, ""},
+		{"alertInfo", fnArgs{layout, alert("annotations", map[string]any{"summary": int64(0)}, "labels", map[string]any{"alertname": "A"})}, AlertInfo{Summary: "A", StartsAt: "2026-05-12 16:00", Duration: since}, ""},
+		{"alertInfo", fnArgs{layout, alert("annotations", map[string]any{"summary": int64(7)})}, AlertInfo{Summary: int64(7), StartsAt: "2026-05-12 16:00", Duration: since}, ""},
+		{"alertInfo", fnArgs{layout, alert("annotations", map[string]any{"summary": []any{nil}})}, AlertInfo{Summary: []any{nil}, StartsAt: "2026-05-12 16:00", Duration: since}, ""},
+		{"alertInfo", fnArgs{layout, alert("annotations", nil, "labels", "not a map")}, AlertInfo{StartsAt: "2026-05-12 16:00", Duration: since}, ""},
+		{"alertInfo", fnArgs{layout, alert("labels", map[string]any{"instance": 3.5})}, AlertInfo{Instance: 3.5, StartsAt: "2026-05-12 16:00", Duration: since}, ""},
+
+		// Resolved: exactly "resolved", as {{ eq .status "resolved" }}.
+		{"alertInfo", fnArgs{layout, alert("status", "RESOLVED")}, AlertInfo{StartsAt: "2026-05-12 16:00", Duration: since}, ""},
+		{"alertInfo", fnArgs{layout, alert("status", []any{"resolved"})}, AlertInfo{StartsAt: "2026-05-12 16:00", Duration: since}, ""},
+
+		// Times: as date, since and duration give them.
+		{"alertInfo", fnArgs{layout, alert("status", "resolved", "endsAt", "2026-05-12T08:10:30Z")}, AlertInfo{Resolved: true, StartsAt: "2026-05-12 16:00", Duration: "10m30s", EndsAt: "2026-05-12 16:10"}, ""},
+		{"alertInfo", fnArgs{layout, alert("status", "resolved")}, AlertInfo{Resolved: true, StartsAt: "2026-05-12 16:00", Duration: since}, ""},
+		{"alertInfo", fnArgs{layout, alert("status", "resolved", "endsAt", "soon")}, AlertInfo{Resolved: true, StartsAt: "2026-05-12 16:00", Duration: since, EndsAt: "soon"}, ""},
+		{"alertInfo", fnArgs{layout, alert("endsAt", "2026-05-12T08:10:30Z")}, AlertInfo{StartsAt: "2026-05-12 16:00", Duration: since, EndsAt: "2026-05-12 16:10"}, ""},
+		{"alertInfo", fnArgs{layout, alert("startsAt", "garbage")}, AlertInfo{StartsAt: "garbage"}, ""},
+		{"alertInfo", fnArgs{layout, alert("startsAt", nil)}, AlertInfo{}, ""},
+		{"alertInfo", fnArgs{layout, alert("startsAt", int64(1778572800))}, AlertInfo{StartsAt: "2026-05-12 16:00", Duration: since}, ""},
+		{"alertInfo", fnArgs{layout, alert("startsAt", "2026-05-12T08:30:00Z")}, AlertInfo{StartsAt: "2026-05-12 16:30", Duration: "-5m"}, ""},
+		{"alertInfo", fnArgs{"", alert()}, AlertInfo{StartsAt: "2026-05-12T16:00:00+08:00", Duration: since}, ""},
+		{"alertInfo", fnArgs{layout, map[string]string{"status": "resolved", "startsAt": "2026-05-12T08:00:00Z"}}, AlertInfo{Resolved: true, StartsAt: "2026-05-12 16:00", Duration: since}, ""},
+
+		// Not an alert.
+		{"alertInfo", fnArgs{layout, nil}, AlertInfo{}, ""},
+		{"alertInfo", fnArgs{layout, "x"}, AlertInfo{}, ""},
+	})
+}
+
+// alertInfo's times are what date, since and duration give, whatever the
+// values.
+func TestFnAlertInfoTimes(t *testing.T) {
+	fm := fnTestFuncs(t)
+	info := fm["alertInfo"].(func(any, any) AlertInfo)
+	date := fm["date"].(func(any, any) string)
+	since := fm["since"].(func(any) string)
+	duration := fm["duration"].(func(any, any) string)
+	times := []any{
+		nil, "", "garbage", "0001-01-01T00:00:00Z", "2026-05-12T08:00:00Z", "2026-05-12T09:00:00+08:00",
+		"2026-05-12T08:30:00.5Z", int64(0), int64(1778572800), "1778572800", 1.7785728e9, true, []any{}, time.Time{},
+		time.Date(2026, 5, 12, 7, 0, 0, 0, time.UTC),
+	}
+	for _, status := range []any{"firing", "resolved", nil} {
+		for _, start := range times {
+			for _, end := range times {
+				what := fmt.Sprintf("%v %#v %#v", status, start, end)
+				got := info("15:04:05", map[string]any{"status": status, "startsAt": start, "endsAt": end})
+				assert.Equal(t, date("15:04:05", start), got.StartsAt, what)
+				assert.Equal(t, date("15:04:05", end), got.EndsAt, what)
+				if status == "resolved" {
+					assert.Equal(t, duration(start, end), got.Duration, what)
+				} else {
+					assert.Equal(t, since(start), got.Duration, what)
+				}
+			}
+		}
+	}
+}
+
+func TestFnAlertGroup(t *testing.T) {
+	alerts := fnTestAlerts() // firing, resolved, firing; all DiskFull but the last
+	vars := func(e Event) map[string]any { return e.Vars() }
+	silence := "http://am:9093/#/silences/new?filter=%7Balertname%3D%22DiskFull%22%7D"
+	fnRun(t, fnTestFuncs(t), []fnCase{
+		{"alertGroup", fnArgs{vars(Event{Alerts: alerts, GroupLabels: map[string]string{"alertname": "DiskFull"}, Labels: map[string]string{"alertname": "Other"}, ExternalURL: "http://am:9093"})},
+			AlertGroup{Total: 3, Firing: 2, Resolved: 1, Alertname: "DiskFull", SilenceURL: silence}, ""},
+		{"alertGroup", fnArgs{vars(Event{Alerts: alerts, Labels: map[string]string{"alertname": "DiskFull"}, ExternalURL: "http://am:9093"})},
+			AlertGroup{Total: 3, Firing: 2, Resolved: 1, Alertname: "DiskFull", SilenceURL: silence}, ""},
+		{"alertGroup", fnArgs{vars(Event{Alerts: alerts})}, AlertGroup{Total: 3, Firing: 2, Resolved: 1, Alertname: "DiskFull"}, ""},
+		{"alertGroup", fnArgs{vars(Event{Alerts: []any{map[string]any{"status": "RESOLVED"}, nil, "x"}})}, AlertGroup{Total: 3, Firing: 2, Resolved: 1}, ""},
+		{"alertGroup", fnArgs{vars(Event{ExternalURL: "http://am"})}, AlertGroup{SilenceURL: "http://am/#/silences/new"}, ""},
+		{"alertGroup", fnArgs{map[string]any{"alerts": []any{map[string]any{"labels": map[string]any{"alertname": 5.0}}}, "group_labels": nil}},
+			AlertGroup{Total: 1, Firing: 1, Alertname: "5"}, ""},
+		{"alertGroup", fnArgs{map[string]any{"alerts": "not a list", "labels": map[string]any{"alertname": "A"}}}, AlertGroup{Alertname: "A"}, ""},
+		{"alertGroup", fnArgs{nil}, AlertGroup{}, ""},
+		{"alertGroup", fnArgs{alerts}, AlertGroup{}, ""},
+	})
+}
+
 // TestFnCatalogue pins the user-facing names: removing or renaming one
 // breaks users' templates.
 func TestFnCatalogue(t *testing.T) {
 	want := []string{
-		"add", "alertsByStatus", "annotation", "coalesce", "contains", "count",
+		"add", "alertGroup", "alertInfo", "alertsByStatus", "annotation", "coalesce", "contains", "count",
 		"date", "default", "duration", "first", "get", "hasPrefix", "hasSuffix",
 		"humanizeDuration", "indent", "join", "keys", "label", "last", "lower",
 		"now", "plural", "regexReplace", "replace", "shortSha", "silenceURL", "since", "sortAlpha",
