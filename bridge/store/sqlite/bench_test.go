@@ -14,7 +14,8 @@ import (
 )
 
 // benchText is what the built-in zh template renders for the payload
-// (774 bytes): what the store writes per message in the load test.
+// (850 bytes, 774 characters): what the store writes per message in the
+// load test.
 const benchText = "【告警:2】NodeFilesystemSpaceFillingUp [critical]\n" +
 	"🔥 Filesystem on /dev/nvme0n1p1 at 10.0.3.21:9100 has only 7.12% available space left.\n" +
 	"实例：10.0.3.21:9100\n开始：2026-05-12 16:21:35（已持续 201d12h）\n" +
