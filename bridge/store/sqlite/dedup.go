@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"hash/maphash"
+	"math"
 	"sync"
 )
 
@@ -20,29 +22,52 @@ import (
 // event look like a repeat only until the confirmation, so the worst it
 // can do is let a duplicate through, never drop a new event.
 //
+// covered is what makes memory and disk agree: every key accepted at or
+// after covered is in memory (or being committed). A window that starts
+// before covered (at start, after the window was made longer by a reload,
+// after a generation was dropped, after a commit whose outcome is unknown)
+// first reads the keys of the missing stretch from the events.
+//
 // Entries are kept for the window (the longest one seen), in two
 // generations: a generation older than the window is dropped whole, so
 // nothing ever sweeps the map.
 type dedupSet struct {
 	seed maphash.Seed
+	read *sql.Stmt // rdDedupKeys, on the read pool
 
 	mu       sync.Mutex
-	cur      map[uint64]int64 // key hash -> event id, accepted since curStart
-	prev     map[uint64]int64 // the generation before cur
-	curStart int64            // unix ns; 0 until the first key
-	keep     int64            // the longest window seen, ns
+	cur      generation
+	prev     generation
+	curStart int64 // unix ns; 0 until the first key
+	keep     int64 // the longest window seen, ns
+	covered  int64 // unix ns; math.MaxInt64 until the keys are read
 	inflight map[uint64]chan struct{}
 
-	// loaded is closed once the keys of the window before Open are in the
-	// set; Accept of a keyed event waits for it.
-	loaded  chan struct{}
-	loadErr error
+	// loaded is closed once Open's read of the window's keys is over (it
+	// may have failed: then the first keyed Accept reads them).
+	loaded chan struct{}
 }
 
-func newDedupSet() *dedupSet {
+// generation is keys accepted over a stretch of time.
+type generation struct {
+	keys   map[uint64]int64 // key hash -> newest event id
+	newest int64            // the latest acceptance time among them
+}
+
+func (g *generation) put(h uint64, event, at int64) {
+	if old, ok := g.keys[h]; !ok || event > old {
+		g.keys[h] = event
+	}
+	g.newest = max(g.newest, at)
+}
+
+func newDedupSet(read *sql.Stmt) *dedupSet {
 	return &dedupSet{
 		seed:     maphash.MakeSeed(),
-		cur:      map[uint64]int64{},
+		read:     read,
+		cur:      generation{keys: map[uint64]int64{}},
+		prev:     generation{keys: map[uint64]int64{}},
+		covered:  math.MaxInt64,
 		inflight: map[uint64]chan struct{}{},
 		loaded:   make(chan struct{}),
 	}
@@ -50,39 +75,49 @@ func newDedupSet() *dedupSet {
 
 func (d *dedupSet) hash(key string) uint64 { return maphash.String(d.seed, key) }
 
-// load fills the set with the keys of events received at or after since,
-// reading through the read pool, and then opens it to Accept.
-func (d *dedupSet) load(ctx context.Context, db *sql.DB, since int64) {
+// load reads the keys of the events received at or after since, at Open.
+// After a storm the window can hold many keys: this runs while the
+// service starts, and only keyed Accepts wait for it. A failure is not
+// final: the first keyed Accept tries again.
+func (d *dedupSet) load(ctx context.Context, since int64) {
 	defer close(d.loaded)
-	rows, err := db.QueryContext(ctx, `SELECT id, dedup_key FROM events
-		WHERE received_at >= ? AND dedup_key != '' ORDER BY id`, since)
-	if err != nil {
-		d.loadErr = err
-		return
-	}
-	defer rows.Close()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var key string
-	var id int64
-	for rows.Next() {
-		if err := rows.Scan(&id, &key); err != nil {
-			d.loadErr = err
-			return
-		}
-		d.cur[d.hash(key)] = id // ORDER BY id: the newest event wins
-	}
-	d.loadErr = rows.Err()
+	_ = d.cover(ctx, since)
 }
 
-// errLoading answers Accept when the keys could not be read at Open.
-var errLoading = errors.New("outbox: reading the de-duplication keys failed")
+// cover makes the set hold every key accepted at or after since, reading
+// from the events what it lacks. d.mu is held.
+func (d *dedupSet) cover(ctx context.Context, since int64) error {
+	if since >= d.covered {
+		return nil
+	}
+	rows, err := d.read.QueryContext(ctx, since, d.covered)
+	if err != nil {
+		return fmt.Errorf("outbox: reading de-duplication keys: %w", err)
+	}
+	defer rows.Close()
+	var key string
+	var id, at int64
+	for rows.Next() {
+		if err := rows.Scan(&id, &key, &at); err != nil {
+			return fmt.Errorf("outbox: reading de-duplication keys: %w", err)
+		}
+		d.cur.put(d.hash(key), id, at)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("outbox: reading de-duplication keys: %w", err)
+	}
+	d.covered = since
+	return nil
+}
 
 // reservation is a key being committed. While it is held, Accept of the
 // same key waits for its outcome instead of deciding on its own.
 type reservation struct {
 	d    *dedupSet
 	h    uint64
+	at   int64
 	done chan struct{}
 }
 
@@ -93,9 +128,6 @@ type reservation struct {
 func (d *dedupSet) reserve(ctx context.Context, key string, now, since int64) (*reservation, int64, error) {
 	select {
 	case <-d.loaded:
-		if d.loadErr != nil {
-			return nil, 0, errLoading
-		}
 	case <-ctx.Done():
 		return nil, 0, ctx.Err()
 	}
@@ -112,11 +144,15 @@ func (d *dedupSet) reserve(ctx context.Context, key string, now, since int64) (*
 			}
 		}
 		d.rotate(now, since)
-		last, ok := d.cur[h]
-		if !ok {
-			last = d.prev[h]
+		if err := d.cover(ctx, since); err != nil {
+			d.mu.Unlock()
+			return nil, 0, err
 		}
-		r := &reservation{d: d, h: h, done: make(chan struct{})}
+		last, ok := d.cur.keys[h]
+		if !ok {
+			last = d.prev.keys[h]
+		}
+		r := &reservation{d: d, h: h, at: now, done: make(chan struct{})}
 		d.inflight[h] = r.done
 		d.mu.Unlock()
 		return r, last, nil
@@ -124,7 +160,8 @@ func (d *dedupSet) reserve(ctx context.Context, key string, now, since int64) (*
 }
 
 // rotate starts a new generation once the current one is a window old; the
-// one before it, older than the window, is dropped.
+// one before it, older than the window, is dropped, and with it the
+// guarantee for the times it held.
 func (d *dedupSet) rotate(now, since int64) {
 	if window := now - since; window > d.keep {
 		d.keep = window
@@ -134,18 +171,36 @@ func (d *dedupSet) rotate(now, since int64) {
 		return
 	}
 	if now-d.curStart >= d.keep {
-		d.prev, d.cur = d.cur, make(map[uint64]int64, len(d.cur))
+		if d.prev.newest >= d.covered {
+			d.covered = d.prev.newest + 1
+		}
+		d.prev, d.cur = d.cur, generation{keys: make(map[uint64]int64, len(d.cur.keys))}
 		d.curStart = now
 	}
 }
 
-// release ends the reservation: event is the id the key was committed
-// with, or 0 when nothing was committed.
-func (r *reservation) release(event int64) {
+// outcome is how a reservation ended.
+type outcome int
+
+const (
+	notCommitted outcome = iota // nothing of the event is stored
+	committed                   // stored as the event given
+	unknown                     // the commit failed, but may be on disk
+)
+
+// release ends the reservation.
+func (r *reservation) release(o outcome, event int64) {
 	d := r.d
 	d.mu.Lock()
-	if event > 0 {
-		d.cur[r.h] = event
+	switch o {
+	case committed:
+		d.cur.put(r.h, event, r.at)
+	case unknown:
+		// The key is not in memory but may be on disk: the windows that
+		// reach back to it read it from there.
+		if r.at >= d.covered {
+			d.covered = r.at + 1
+		}
 	}
 	delete(d.inflight, r.h)
 	d.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"path/filepath"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func TestDedupHashCollisionIsNotADuplicate(t *testing.T) {
 	require.NoError(t, s.Accept(ctx, event("1", "key-a", t0, "wxid_a"), t0.Add(-window)))
 	<-s.dedup.loaded
 	s.dedup.mu.Lock()
-	s.dedup.cur[s.dedup.hash("key-b")] = s.dedup.cur[s.dedup.hash("key-a")] // key-b now "collides"
+	s.dedup.cur.keys[s.dedup.hash("key-b")] = s.dedup.cur.keys[s.dedup.hash("key-a")] // key-b now "collides"
 	s.dedup.mu.Unlock()
 
 	at := t0.Add(time.Second)
@@ -46,7 +47,7 @@ func TestDedupForgetsKeysPastTheWindow(t *testing.T) {
 	size := func() int {
 		s.dedup.mu.Lock()
 		defer s.dedup.mu.Unlock()
-		return len(s.dedup.cur) + len(s.dedup.prev)
+		return len(s.dedup.cur.keys) + len(s.dedup.prev.keys)
 	}
 	assert.Equal(t, 100, size())
 
@@ -84,4 +85,54 @@ func TestMigrateFromDedupTable(t *testing.T) {
 	assert.Equal(t, len(migrations), version)
 	assert.ErrorIs(t, s.Accept(ctx, event("again", "k", now, "wxid_a"), now.Add(-10*time.Minute)), bridge.ErrDuplicate)
 	require.NoError(t, s.Accept(ctx, event("new", "k2", now, "wxid_a"), now.Add(-10*time.Minute)))
+}
+
+// Keys that left memory are read back from the events when a window
+// reaches back to them: after a reload made the window longer, for a
+// webhook that read the clock before a rotation, after a failed read at
+// start, and after a commit whose outcome is unknown.
+func TestDedupReadsBackWhatMemoryDropped(t *testing.T) {
+	ctx := context.Background()
+	const w = 10 * time.Minute
+	accept := func(s *Store, key string, at time.Time, window time.Duration) error {
+		return s.Accept(ctx, event(key, key, at, "wxid_a"), at.Add(-window))
+	}
+	t.Run("window made longer", func(t *testing.T) {
+		s := openStore(t, Options{})
+		require.NoError(t, accept(s, "K", t0, time.Minute))
+		require.NoError(t, accept(s, "x", t0.Add(time.Minute), time.Minute))
+		require.NoError(t, accept(s, "y", t0.Add(2*time.Minute), time.Minute)) // K's generation is gone
+		assert.ErrorIs(t, accept(s, "K", t0.Add(3*time.Minute), time.Hour), bridge.ErrDuplicate)
+	})
+	t.Run("clock read before a rotation", func(t *testing.T) {
+		s := openStore(t, Options{})
+		require.NoError(t, accept(s, "a", t0, w))
+		require.NoError(t, accept(s, "K", t0.Add(w-time.Millisecond), w))
+		require.NoError(t, accept(s, "b", t0.Add(w), w))
+		require.NoError(t, accept(s, "c", t0.Add(2*w), w)) // drops the generation holding K
+		assert.ErrorIs(t, accept(s, "K", t0.Add(2*w-2*time.Millisecond), w), bridge.ErrDuplicate)
+	})
+	t.Run("read at start failed", func(t *testing.T) {
+		s := openStore(t, Options{})
+		require.NoError(t, accept(s, "K", t0, w))
+		<-s.dedup.loaded
+		s.dedup.mu.Lock()
+		s.dedup.cur, s.dedup.prev = generation{keys: map[uint64]int64{}}, generation{keys: map[uint64]int64{}}
+		s.dedup.covered = math.MaxInt64 // as after a failed read at Open
+		s.dedup.mu.Unlock()
+		assert.ErrorIs(t, accept(s, "K", t0.Add(time.Second), w), bridge.ErrDuplicate)
+	})
+	t.Run("commit outcome unknown", func(t *testing.T) {
+		s := openStore(t, Options{})
+		require.NoError(t, accept(s, "a", t0, w))
+		// K reaches the disk, but its Accept heard the commit fail.
+		a := event("K", "K", t0.Add(time.Second), "wxid_a")
+		r, _, err := s.dedup.reserve(ctx, "K", a.ReceivedAt.UnixNano(), a.ReceivedAt.Add(-w).UnixNano())
+		require.NoError(t, err)
+		_, err = s.submitAccept(ctx, a, a.ReceivedAt.UnixNano(), nil, []string{""}, []any{"hello", ""})
+		require.NoError(t, err)
+		r.release(unknown, 0)
+		at := t0.Add(2 * time.Second)
+		assert.ErrorIs(t, accept(s, "K", at, w), bridge.ErrDuplicate, "the sender's retry after the 503")
+	})
 }

@@ -201,6 +201,7 @@ const (
 	rdRaw
 	rdBacklog
 	rdDedupEvent
+	rdDedupKeys
 	numReadStmts
 )
 
@@ -236,4 +237,7 @@ var readSQL = [numReadStmts]string{
 	rdBacklog: `SELECT account, COUNT(*), MIN(created_at) FROM messages WHERE state = 'pending'
 		GROUP BY account`,
 	rdDedupEvent: `SELECT dedup_key, received_at FROM events WHERE id = ?`,
+	// The keys accepted from ?1 up to ?2, through events_received.
+	rdDedupKeys: `SELECT id, dedup_key, received_at FROM events
+		WHERE received_at >= ?1 AND received_at < ?2 AND dedup_key != '' ORDER BY id`,
 }

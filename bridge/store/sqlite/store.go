@@ -119,7 +119,7 @@ func Open(path string, opts Options) (*Store, error) {
 		w.stop()
 		return nil, err
 	}
-	s := &Store{opts: opts, w: w, rdb: rdb, dedup: newDedupSet()}
+	s := &Store{opts: opts, w: w, rdb: rdb}
 	for i, q := range readSQL {
 		if s.rd[i], err = rdb.PrepareContext(ctx, q); err != nil {
 			rdb.Close()
@@ -127,9 +127,8 @@ func Open(path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("prepare read statement %d: %w", i, err)
 		}
 	}
-	// After a storm the window can hold many keys: read them while the
-	// service starts; only keyed Accepts wait for them.
-	go s.dedup.load(ctx, rdb, time.Now().Add(-opts.DedupWindow).UnixNano())
+	s.dedup = newDedupSet(s.rd[rdDedupKeys])
+	go s.dedup.load(ctx, time.Now().Add(-opts.DedupWindow).UnixNano())
 	return s, nil
 }
 

@@ -161,6 +161,11 @@ func (w *writer) commit(batch []*request, errs []error) {
 	}
 }
 
+// errCommit marks a failed COMMIT: unlike a failure before it (rolled
+// back), the batch may be on disk all the same (an I/O error reported
+// after the WAL was written).
+var errCommit = errors.New("commit")
+
 // errAbandoned answers a request whose caller gave up before it was
 // applied; nobody reads it.
 var errAbandoned = errors.New("abandoned")
@@ -204,7 +209,7 @@ func (w *writer) apply(batch []*request, errs []error) (int, error) {
 		// database/sql forgets the transaction even when SQLite kept it
 		// open (SQLITE_BUSY on commit): make sure it is gone.
 		_, _ = w.db.ExecContext(context.Background(), "ROLLBACK")
-		return 0, fmt.Errorf("outbox: commit: %w", err)
+		return 0, fmt.Errorf("outbox: %w: %w", errCommit, err)
 	}
 	return applied, nil
 }

@@ -50,7 +50,8 @@ func (s *Store) Accept(ctx context.Context, a *bridge.Accepted, dedupSince time.
 		return err
 	}
 	var event int64
-	defer func() { res.release(event) }()
+	outcome := notCommitted
+	defer func() { res.release(outcome, event) }()
 	if last > 0 {
 		repeat, err := s.isRepeat(ctx, last, a.DedupKey, since)
 		if err != nil {
@@ -61,6 +62,12 @@ func (s *Store) Accept(ctx context.Context, a *bridge.Accepted, dedupSince time.
 		}
 	}
 	event, err = s.submitAccept(ctx, a, now, raw, mentions, texts)
+	switch {
+	case err == nil:
+		outcome = committed
+	case errors.Is(err, errCommit):
+		outcome = unknown
+	}
 	return err
 }
 
