@@ -572,82 +572,73 @@ func TestCloseWhileAccepting(t *testing.T) {
 	t.Logf("%d of %d accepted before Close", len(accepted), n)
 }
 
-func TestFailedRequestLeavesNothingBehind(t *testing.T) {
-	// An isolated request that fails after writing is rolled back to its
-	// savepoint; the rest of its batch commits.
-	ctx := context.Background()
-	hook, held, release := stallFirstCommit()
-	s := openStore(t, Options{beforeCommit: hook})
-	go func() { _ = s.Ping(ctx) }()
-	<-held
-
-	errHalfway := errors.New("failed half-way")
-	var wg sync.WaitGroup
-	var failed, ok error
-	wg.Go(func() {
-		failed = s.submitIsolated(ctx, func(t *wtx) error {
-			if _, err := t.exec(stInsertEvent, "half", "src", "ev", "", 1, nil); err != nil {
-				return err
-			}
-			return errHalfway
-		})
-	})
-	require.Eventually(t, func() bool { return len(s.w.reqs) == 1 }, 5*time.Second, time.Millisecond)
-	wg.Go(func() { ok = s.Accept(ctx, event("whole", "", t0, "wxid_a"), time.Time{}) })
-	require.Eventually(t, func() bool { return len(s.w.reqs) == 2 }, 5*time.Second, time.Millisecond)
-	close(release)
-	wg.Wait()
-
-	assert.ErrorIs(t, failed, errHalfway)
-	require.NoError(t, ok)
-	assert.Equal(t, 2, s.Stats().MaxBatch, "both requests in one batch")
-	var events []string
-	rows, err := s.rdb.QueryContext(ctx, `SELECT event_id FROM events`)
-	require.NoError(t, err)
-	defer rows.Close()
-	for rows.Next() {
-		var e string
-		require.NoError(t, rows.Scan(&e))
-		events = append(events, e)
+// TestFailedRequest: a request fails after writing, in a batch with an
+// Accept. An isolated request is rolled back to its savepoint and the rest
+// of the batch commits. Any other request can only fail when the database
+// does: its error rolls back the whole batch, and every request of the
+// batch gets it (a webhook then answers 503 and is sent again).
+func TestFailedRequest(t *testing.T) {
+	tests := []struct {
+		name       string
+		isolated   bool
+		wantStored []string
+	}{
+		{name: "isolated: leaves nothing behind", isolated: true, wantStored: []string{"whole"}},
+		{name: "not isolated: fails its batch", isolated: false, wantStored: nil},
 	}
-	assert.Equal(t, []string{"whole"}, events)
-}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			hook, held, release := stallFirstCommit()
+			s := openStore(t, Options{beforeCommit: hook})
+			go func() { _ = s.Ping(ctx) }()
+			<-held
 
-func TestFailedRequestFailsItsBatch(t *testing.T) {
-	// A request that is not isolated can only fail when the database does:
-	// its error rolls back the whole batch, and every request of the batch
-	// gets it (a webhook then answers 503 and is sent again).
-	ctx := context.Background()
-	hook, held, release := stallFirstCommit()
-	s := openStore(t, Options{beforeCommit: hook})
-	go func() { _ = s.Ping(ctx) }()
-	<-held
-
-	errBroken := errors.New("disk on fire")
-	var wg sync.WaitGroup
-	var failed, other error
-	wg.Go(func() {
-		failed = s.submit(ctx, func(t *wtx) error {
-			if _, err := t.exec(stInsertEvent, "half", "src", "ev", "", 1, nil); err != nil {
-				return err
+			errHalfway := errors.New("failed half-way")
+			submit := s.submit
+			if tt.isolated {
+				submit = s.submitIsolated
 			}
-			return errBroken
-		})
-	})
-	require.Eventually(t, func() bool { return len(s.w.reqs) == 1 }, 5*time.Second, time.Millisecond)
-	wg.Go(func() { other = s.Accept(ctx, event("whole", "key", t0, "wxid_a"), time.Time{}) })
-	require.Eventually(t, func() bool { return len(s.w.reqs) == 2 }, 5*time.Second, time.Millisecond)
-	close(release)
-	wg.Wait()
+			var wg sync.WaitGroup
+			var failed, other error
+			wg.Go(func() {
+				failed = submit(ctx, func(t *wtx) error {
+					if _, err := t.exec(stInsertEvent, "half", "src", "ev", "", 1, nil); err != nil {
+						return err
+					}
+					return errHalfway
+				})
+			})
+			require.Eventually(t, func() bool { return len(s.w.reqs) == 1 }, 5*time.Second, time.Millisecond)
+			wg.Go(func() { other = s.Accept(ctx, event("whole", "key", t0, "wxid_a"), time.Time{}) })
+			require.Eventually(t, func() bool { return len(s.w.reqs) == 2 }, 5*time.Second, time.Millisecond)
+			close(release)
+			wg.Wait()
 
-	assert.ErrorIs(t, failed, errBroken)
-	assert.ErrorIs(t, other, errBroken)
-	var n int
-	require.NoError(t, s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n))
-	assert.Zero(t, n, "nothing of the batch is committed")
-	// The key of the event that was not committed is free: its sender's
-	// retry is accepted.
-	require.NoError(t, s.Accept(ctx, event("whole", "key", t0, "wxid_a"), time.Time{}))
+			assert.ErrorIs(t, failed, errHalfway)
+			if tt.isolated {
+				require.NoError(t, other)
+				assert.Equal(t, 2, s.Stats().MaxBatch, "both requests in one batch")
+			} else {
+				assert.ErrorIs(t, other, errHalfway)
+			}
+			var stored []string
+			rows, err := s.rdb.QueryContext(ctx, `SELECT event_id FROM events`)
+			require.NoError(t, err)
+			defer rows.Close()
+			for rows.Next() {
+				var e string
+				require.NoError(t, rows.Scan(&e))
+				stored = append(stored, e)
+			}
+			assert.Equal(t, tt.wantStored, stored)
+			if !tt.isolated {
+				// The key of the event that was not committed is free:
+				// its sender's retry is accepted.
+				require.NoError(t, s.Accept(ctx, event("whole", "key", t0, "wxid_a"), time.Time{}))
+			}
+		})
+	}
 }
 
 func TestRawPayloadRoundTrip(t *testing.T) {
