@@ -170,8 +170,9 @@ var writeSQL = [numWriteStmts]string{
 	stInsertAttempt: `INSERT INTO attempts (message, at, error) VALUES (?, ?, ?)`,
 	stRequeue: `UPDATE messages SET state = 'pending', next_at = ?2, updated_at = ?2, sent_at = 0, attempts = 0
 		WHERE id = ?1`,
-	// INDEXED BY: without statistics the planner prefers messages_state,
-	// which would scan every finished message, old or not.
+	// INDEXED BY: the partial index holds finished messages by age; without
+	// statistics the planner might scan every message instead (it preferred
+	// the since dropped messages_state, which scanned every finished one).
 	stPruneSelect: `SELECT id FROM messages INDEXED BY messages_done
 		WHERE state IN ('sent', 'dead') AND updated_at < ?1 LIMIT ?2`,
 	stPruneAttempts: `DELETE FROM attempts WHERE message = ?`,
