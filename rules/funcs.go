@@ -243,23 +243,26 @@ func (c *fnClock) toTime(v any) time.Time {
 // since is "since T".
 func (c *fnClock) since(v any) string {
 	t, ok := fnParseTime(v)
-	if !ok || t.IsZero() {
-		return ""
-	}
-	return fnHumanize(c.now().Sub(t))
+	return c.elapsed(t, ok, time.Time{}, false)
 }
 
 // duration is "duration A B".
 func (c *fnClock) duration(a, b any) string {
-	ta, ok := fnParseTime(a)
-	if !ok || ta.IsZero() {
+	ta, aOK := fnParseTime(a)
+	tb, bOK := fnParseTime(b)
+	return c.elapsed(ta, aOK, tb, bOK)
+}
+
+// elapsed is how long from start to end, humanized; to now when end is
+// zero or not a time, "" when start is.
+func (c *fnClock) elapsed(start time.Time, startOK bool, end time.Time, endOK bool) string {
+	if !startOK || start.IsZero() {
 		return ""
 	}
-	tb, ok := fnParseTime(b)
-	if !ok || tb.IsZero() {
-		tb = c.now()
+	if !endOK || end.IsZero() {
+		end = c.now()
 	}
-	return fnHumanize(tb.Sub(ta))
+	return fnHumanize(end.Sub(start))
 }
 
 // Unix seconds outside years 1 to 9999 are not taken for times.
@@ -1213,12 +1216,10 @@ func (c *fnClock) alertInfo(layout, alert any) AlertInfo {
 	end, endOK := fnParseTime(endsAt)
 	info.StartsAt = c.format(layout, startsAt, start, startOK)
 	info.EndsAt = c.format(layout, endsAt, end, endOK)
-	if startOK && !start.IsZero() {
-		if !info.Resolved || !endOK || end.IsZero() {
-			end = c.now()
-		}
-		info.Duration = fnHumanize(end.Sub(start))
+	if !info.Resolved {
+		endOK = false // still firing: how long until now
 	}
+	info.Duration = c.elapsed(start, startOK, end, endOK)
 	return info
 }
 
