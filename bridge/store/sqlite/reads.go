@@ -82,19 +82,19 @@ func (s *Store) List(ctx context.Context, f bridge.ListFilter) ([]bridge.Queued,
 	if before <= 0 {
 		before = math.MaxInt64
 	}
-	st := rdListAll
-	switch f.State {
-	case bridge.StatePending:
-		st = rdListPending
-	case bridge.StateSent:
-		st = rdListSent
-	case bridge.StateDead:
-		st = rdListDead
-	case "":
-	default:
+	st, ok := listByState[f.State]
+	if !ok {
 		return nil, nil // no message is in a state that does not exist
 	}
 	return s.queryQueued(ctx, st, before, limit)
+}
+
+// listByState is the List statement for each state filter ("" for all).
+var listByState = map[string]int{
+	"":                  rdListAll,
+	bridge.StatePending: rdListPending,
+	bridge.StateSent:    rdListSent,
+	bridge.StateDead:    rdListDead,
 }
 
 // Get returns the message and its failed attempts, oldest first.

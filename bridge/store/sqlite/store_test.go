@@ -622,16 +622,7 @@ func TestFailedRequest(t *testing.T) {
 			} else {
 				assert.ErrorIs(t, other, errHalfway)
 			}
-			var stored []string
-			rows, err := s.rdb.QueryContext(ctx, `SELECT event_id FROM events`)
-			require.NoError(t, err)
-			defer rows.Close()
-			for rows.Next() {
-				var e string
-				require.NoError(t, rows.Scan(&e))
-				stored = append(stored, e)
-			}
-			assert.Equal(t, tt.wantStored, stored)
+			assert.Equal(t, tt.wantStored, column(t, s, `SELECT event_id FROM events`))
 			if !tt.isolated {
 				// The key of the event that was not committed is free:
 				// its sender's retry is accepted.
@@ -687,14 +678,22 @@ func TestMessageBodiesRoundTrip(t *testing.T) {
 	assert.Equal(t, legacy, due[3].ID)
 	assert.Equal(t, long, due[3].Message.Text, "a text stored uncompressed")
 
-	var kinds []string
-	rows, err := s.rdb.QueryContext(ctx, `SELECT typeof(text) || '/' || typeof(xml) FROM messages ORDER BY id`)
+	assert.Equal(t, []string{"blob/text", "text/blob", "text/text", "text/text"},
+		column(t, s, `SELECT typeof(text) || '/' || typeof(xml) FROM messages ORDER BY id`))
+}
+
+// column reads a one-column query's text values through the read pool.
+func column(t *testing.T, s *Store, query string) []string {
+	t.Helper()
+	rows, err := s.rdb.QueryContext(context.Background(), query)
 	require.NoError(t, err)
 	defer rows.Close()
+	var out []string
 	for rows.Next() {
-		var k string
-		require.NoError(t, rows.Scan(&k))
-		kinds = append(kinds, k)
+		var v string
+		require.NoError(t, rows.Scan(&v))
+		out = append(out, v)
 	}
-	assert.Equal(t, []string{"blob/text", "text/blob", "text/text", "text/text"}, kinds)
+	require.NoError(t, rows.Err())
+	return out
 }
