@@ -7,7 +7,7 @@
 #      store on, -log.level warn) and a bare Fiber server that only reads the
 #      body and answers 200;
 #   4. drives each with wrk (-t$THREADS -c$CONNS -d$DURATION --latency),
-#      POSTing the shared Alertmanager fixture with the bearer token,
+#      POSTing the Alertmanager fixture in testdata/ with the bearer token,
 #      interleaving bare/bridge ROUNDS times; the bridge is SIGSTOPped while
 #      bare Fiber is measured so that its sender draining the outbox does not
 #      steal the ceiling's CPU;
@@ -19,7 +19,7 @@
 # defaults (plus the first build).
 #
 # Knobs (environment): THREADS=2 CONNS=64 DURATION=10s WARMUP=2s ROUNDS=3
-# READY_RUNS=5 RULES=1000 FIXTURE=<repo>/../shared/fixtures/alertmanager/firing.json
+# READY_RUNS=5 RULES=1000 FIXTURE=testdata/alertmanager/firing.json
 # PACING=fast (the sender drains the outbox as fast as it can, as much as the
 # load allows) or default (the etiquette defaults, 20 messages a minute: the
 # sender mostly sleeps and the figure is ingest alone)
@@ -41,7 +41,7 @@ AM_TOKEN=bench-am-token
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
-FIXTURE=${FIXTURE:-$(cd "$ROOT/.." && pwd)/shared/fixtures/alertmanager/firing.json}
+FIXTURE=${FIXTURE:-$ROOT/testdata/alertmanager/firing.json}
 [[ -f $FIXTURE ]] || { echo "fixture not found: $FIXTURE (set FIXTURE=)" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 1; }
 

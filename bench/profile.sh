@@ -27,7 +27,7 @@ AM_TOKEN=bench-am-token
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
-FIXTURE=${FIXTURE:-$(cd "$ROOT/.." && pwd)/shared/fixtures/alertmanager/firing.json}
+FIXTURE=${FIXTURE:-$ROOT/testdata/alertmanager/firing.json}
 OUT=${OUT:-$BENCH/out}
 mkdir -p "$OUT"
 

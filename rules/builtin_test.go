@@ -22,7 +22,7 @@ import (
 )
 
 // Tests of the built-in templates (rules/builtin/<lang>/<name>.tmpl):
-// golden files for the shared fixtures, and payloads with null, empty and
+// golden files for the fixtures in testdata, and payloads with null, empty and
 // missing fields. `go test ./rules -run Golden -update` rewrites the golden
 // files in testdata/golden/<lang>/.
 
@@ -180,7 +180,7 @@ func btGenericEvent(event string, p map[string]any) *Event {
 	return &Event{Source: "deploys", Type: "generic", Event: event, ID: "req-1", Payload: p}
 }
 
-// btFixture is one shared fixture: its name (github.push,
+// btFixture is one fixture of testdata: its name (github.push,
 // github.pull_request.opened, alertmanager.firing), its raw bytes and how to
 // turn a payload into an event.
 type btFixture struct {
@@ -328,7 +328,7 @@ func btPayload(tb testing.TB, s string) map[string]any {
 	return btDecode(tb, []byte(s))
 }
 
-// btFixturePayload decodes a shared fixture, to be changed by a case.
+// btFixturePayload decodes a fixture of testdata, to be changed by a case.
 func btFixturePayload(tb testing.TB, name string) map[string]any {
 	tb.Helper()
 	return btDecode(tb, fixtures.Read(tb, name))

@@ -28,7 +28,7 @@ func mustLoad(t testing.TB, cfg string) *rules.Ruleset {
 	return rs
 }
 
-// fixturesDir is the shared/fixtures directory.
+// fixturesDir is the repository's testdata directory.
 func fixturesDir(t testing.TB) string {
 	t.Helper()
 	return fixtures.MustDir(t)

@@ -107,7 +107,7 @@ func checkAccepted(t testing.TB, r Resp, id string, matched []string, queued int
 	}
 }
 
-// TestFixtures sends every fixture in shared/fixtures (the GitHub ones
+// TestFixtures sends every fixture in testdata (the GitHub ones
 // signed, with the event from the file name) through a config like
 // rules.example.yaml, and checks each answer and each message the fake
 // GeWe received: action, token, app id, recipient, mentions, text, cards.
@@ -255,7 +255,7 @@ func TestFixtures(t *testing.T) {
 	// Every fixture was sent.
 	files, _ := filepath.Glob(filepath.Join(fixturesDir, "github", "*.json"))
 	if len(files) != len(steps)-1 {
-		t.Errorf("shared/fixtures/github has %d files; this test covers %d: add the new ones", len(files), len(steps)-1)
+		t.Errorf("testdata/github has %d files; this test covers %d: add the new ones", len(files), len(steps)-1)
 	}
 }
 

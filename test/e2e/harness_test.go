@@ -44,7 +44,7 @@ const (
 var (
 	repoRoot    string // the directory holding go.mod
 	binPath     string // the gewe-bridge binary TestMain built
-	fixturesDir string // .../shared/fixtures
+	fixturesDir string // the repository's testdata
 )
 
 func TestMain(m *testing.M) { os.Exit(testMain(m)) }
@@ -108,8 +108,8 @@ func findRepoRoot() (string, error) {
 	}
 }
 
-// findFixtures is the shared/fixtures directory (shared/ sits beside the
-// checkout). GEWE_BRIDGE_FIXTURES overrides it.
+// findFixtures is the repository's testdata directory.
+// GEWE_BRIDGE_FIXTURES overrides it.
 func findFixtures() (string, error) {
 	if d := os.Getenv("GEWE_BRIDGE_FIXTURES"); d != "" {
 		return d, nil
@@ -117,7 +117,7 @@ func findFixtures() (string, error) {
 	return fixtures.Dir()
 }
 
-// fixture reads a file of shared/fixtures, e.g. "github/push.json".
+// fixture reads a file of testdata, e.g. "github/push.json".
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(fixturesDir, filepath.FromSlash(name)))
