@@ -7,18 +7,20 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // time zones in a static binary without /usr/share/zoneinfo
 
+	"github.com/alecthomas/kingpin/v2"
 	"github.com/gewe-bridge/gewe-bridge/adapters"
 	"github.com/gewe-bridge/gewe-bridge/adapters/alertmanager"
 	"github.com/gewe-bridge/gewe-bridge/adapters/generic"
@@ -31,81 +33,187 @@ import (
 //go:embed rules.example.yaml
 var defaultConfig []byte
 
-const usage = `gewe-bridge turns webhooks into WeChat messages.
-
-Usage:
-  gewe-bridge serve    [-config rules.yaml]   run the service (no -config: the embedded example)
-  gewe-bridge check    -config rules.yaml     validate a config; exit status 0 or 1
-  gewe-bridge test     -config rules.yaml -source NAME [-event E] [-H 'Name: value'] [-json] payload.json
-  gewe-bridge messages list [-state pending|sent|dead] | show ID | retry ID   (needs -url, -token)
-  gewe-bridge healthcheck [-url http://127.0.0.1:8080]   exit 0 when /-/ready answers 200 (for Docker)
-  gewe-bridge version
-
-Run "gewe-bridge COMMAND -h" for a command's flags.
-`
-
 var version = "dev"
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// cli is the parsed command line.
+type cli struct {
+	logFormat, logLevel string
+
+	serve struct {
+		config string
+	}
+	check struct {
+		config string
+	}
+	test struct {
+		config, source, event string
+		headers               []string
+		json                  bool
+		payload               string
+	}
+	messages struct {
+		url, token, state string
+		limit             int
+		id                string
+		force             bool
+	}
+	healthcheck struct{ url string }
+}
+
+// newApp declares the commands and flags. Flags are long (--config) and may
+// come before or after the arguments; a single dash (-config) is accepted
+// too, as older versions documented.
+func newApp(c *cli, stdout, stderr io.Writer) *kingpin.Application {
+	app := kingpin.New("gewe-bridge", "gewe-bridge turns webhooks (Alertmanager, GitHub, any JSON) into WeChat messages sent through the GeWe API.")
+	app.Writer(stdout)
+	app.ErrorWriter(stderr)
+	app.Version(version)
+	app.HelpFlag.Short('h')
+	app.Flag("log.format", "Log format: text or json.").Default("text").EnumVar(&c.logFormat, "text", "json")
+	app.Flag("log.level", "Log level: debug, info, warn or error.").Default("info").EnumVar(&c.logLevel, "debug", "info", "warn", "error")
+
+	serve := app.Command("serve", "Run the service (without --config: the embedded example config).")
+	serve.Flag("config", "Config file.").Envar("GEWE_BRIDGE_CONFIG").StringVar(&c.serve.config)
+
+	check := app.Command("check", "Validate a config: errors and warnings with file:line:column; exit status 0 when valid.")
+	check.Flag("config", "Config file to check.").StringVar(&c.check.config)
+	check.Arg("file", "Config file to check (instead of --config).").StringVar(&c.check.config)
+
+	test := app.Command("test", "Show what the rules do with one payload; sends nothing. Exits 1 when a rule or template fails.")
+	test.Flag("config", "Config file (default: the embedded example config).").StringVar(&c.test.config)
+	test.Flag("source", "Source name from the config.").Required().StringVar(&c.test.source)
+	test.Flag("event", "Event name: X-GitHub-Event for github, X-Event for generic.").StringVar(&c.test.event)
+	test.Flag("header", "Extra request header 'Name: value' (repeatable).").Short('H').StringsVar(&c.test.headers)
+	test.Flag("json", "Print the trace as JSON.").BoolVar(&c.test.json)
+	test.Arg("payload", "Payload file, or - for standard input.").Required().StringVar(&c.test.payload)
+
+	msgs := app.Command("messages", "Read or retry messages through a running service's admin API.")
+	msgs.Flag("url", "The service's base URL.").Envar("GEWE_BRIDGE_URL").Default("http://127.0.0.1:8080").StringVar(&c.messages.url)
+	msgs.Flag("token", "server.admin_token.").Envar("ADMIN_TOKEN").StringVar(&c.messages.token)
+	// list's flags are the command's, so that they may come before "list"
+	// as older versions documented.
+	msgs.Flag("state", "list: only messages in this state.").EnumVar(&c.messages.state, messageStates...)
+	msgs.Flag("limit", "list: how many.").Default("50").IntVar(&c.messages.limit)
+	msgs.Command("list", "List messages, newest first.")
+	show := msgs.Command("show", "Show a message with every attempt.")
+	show.Arg("id", "Message id.").Required().StringVar(&c.messages.id)
+	retry := msgs.Command("retry", "Queue a dead message again (a sent one only with --force).")
+	retry.Arg("id", "Message id.").Required().StringVar(&c.messages.id)
+	retry.Flag("force", "Send it again even if it was sent.").BoolVar(&c.messages.force)
+
+	hc := app.Command("healthcheck", "Exit 0 when /-/ready answers 200 (for container HEALTHCHECKs).")
+	hc.Flag("url", "The service's base URL.").Envar("GEWE_BRIDGE_URL").Default("http://127.0.0.1:8080").StringVar(&c.healthcheck.url)
+
+	app.Command("version", "Print the version.")
+	return app
+}
+
+// messageStates are the states `messages list --state` takes.
+var messageStates = []string{bridge.StatePending, bridge.StateSent, bridge.StateDead}
+
 func run(args []string, stdout, stderr io.Writer) int {
+	var c cli
+	app := newApp(&c, stdout, stderr)
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		app.Writer(stderr)
+		app.Usage(nil)
 		return 2
 	}
-	cmd, args := args[0], args[1:]
+	cmd, exited, err := parse(app, longFlags(args))
+	if exited >= 0 {
+		return exited
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "gewe-bridge: %v (see gewe-bridge --help)\n", err)
+		return 2
+	}
 	switch cmd {
 	case "serve":
-		return serveCmd(args, stderr)
+		return serveCmd(&c, stderr)
 	case "check":
-		return check(args, stdout, stderr)
+		return checkCmd(&c, stdout, stderr)
 	case "test":
-		return testCmd(args, stdout, stderr)
-	case "messages":
-		return messages(args, stdout, stderr)
+		return testCmd(&c, stdout, stderr)
+	case "messages list", "messages show", "messages retry":
+		return messagesCmd(&c, strings.TrimPrefix(cmd, "messages "), stdout, stderr)
 	case "healthcheck":
-		return healthcheck(args, stderr)
+		return healthcheck(&c, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gewe-bridge", version)
 		return 0
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return 0
 	}
-	fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+	fmt.Fprintln(stderr, "gewe-bridge: no command (see gewe-bridge --help)")
 	return 2
 }
 
-// logFlags are the flags every command that logs shares.
-type logFlags struct{ format, level *string }
+// terminated is how parse stops kingpin after --help or --version.
+type terminated struct{ code int }
 
-func addLogFlags(fs *flag.FlagSet) logFlags {
-	return logFlags{
-		format: fs.String("log.format", "text", "log format: text or json"),
-		level:  fs.String("log.level", "info", "log level: debug, info, warn or error"),
-	}
+// parse is app.Parse, but --help and --version return their exit status
+// (exited >= 0) instead of ending the process, so that run can be tested.
+func parse(app *kingpin.Application, args []string) (cmd string, exited int, err error) {
+	app.Terminate(func(code int) { panic(terminated{code}) })
+	defer func() {
+		if r := recover(); r != nil {
+			t, ok := r.(terminated)
+			if !ok {
+				panic(r)
+			}
+			exited = t.code
+		}
+	}()
+	cmd, err = app.Parse(args)
+	return cmd, -1, err
 }
 
-func (l logFlags) logger(w io.Writer) *slog.Logger {
+// longFlags turns the single-dash long flags older versions documented
+// (-config x, -log.format=json) into the double-dash ones kingpin parses.
+// Single letters (-h, -H) are short flags and stay; so does everything
+// after "--".
+func longFlags(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if len(a) > 2 && a[0] == '-' && a[1] != '-' && isFlagName(a[1:]) {
+			a = "-" + a
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func isFlagName(s string) bool {
+	name, _, _ := strings.Cut(s, "=")
+	if len(name) < 2 {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r == '.' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *cli) logger(w io.Writer) *slog.Logger {
 	var lvl slog.Level
-	_ = lvl.UnmarshalText([]byte(*l.level))
+	_ = lvl.UnmarshalText([]byte(c.logLevel))
 	opts := &slog.HandlerOptions{Level: lvl}
-	if *l.format == "json" {
+	if c.logFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func serveCmd(args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	config := fs.String("config", os.Getenv("GEWE_BRIDGE_CONFIG"), "config file (default: the embedded example config)")
-	lf := addLogFlags(fs)
-	if fs.Parse(args) != nil {
-		return 2
-	}
-	log := lf.logger(stderr)
+func serveCmd(c *cli, stderr io.Writer) int {
+	config := &c.serve.config
+	log := c.logger(stderr)
 	slog.SetDefault(log)
 	serve.TuneGC()
 	load := bridge.LoadConfig(*config, defaultConfig, os.Getenv)
@@ -182,17 +290,10 @@ func reloadOnSignalOrChange(ctx context.Context, svc *bridge.Service, path strin
 	}
 }
 
-func check(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	config := fs.String("config", "", "config file to check (required)")
-	if fs.Parse(args) != nil {
-		return 2
-	}
-	if *config == "" && fs.NArg() == 1 {
-		*config = fs.Arg(0)
-	}
+func checkCmd(c *cli, stdout, stderr io.Writer) int {
+	config := &c.check.config
 	if *config == "" {
-		fmt.Fprintln(stderr, "check: -config is required")
+		fmt.Fprintln(stderr, "check: --config (or a file argument) is required")
 		return 2
 	}
 	rs, probs := rules.LoadFile(*config, os.Getenv)
@@ -212,27 +313,9 @@ func check(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-type headerFlags []string
-
-func (h *headerFlags) String() string     { return strings.Join(*h, ", ") }
-func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
-
 // testCmd shows what the rules do with one payload, sending nothing.
-func testCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	config := fs.String("config", "", "config file (default: the embedded example config)")
-	sourceName := fs.String("source", "", "source name from the config (required)")
-	event := fs.String("event", "", "event name: X-GitHub-Event for github, X-Event for generic")
-	asJSON := fs.Bool("json", false, "print the trace as JSON")
-	var headers headerFlags
-	fs.Var(&headers, "H", "extra request header 'Name: value' (repeatable)")
-	if fs.Parse(args) != nil {
-		return 2
-	}
-	if *sourceName == "" || fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "test: need -source NAME and one payload file (- for standard input)")
-		return 2
-	}
+func testCmd(c *cli, stdout, stderr io.Writer) int {
+	config, sourceName, event, headers := &c.test.config, &c.test.source, &c.test.event, c.test.headers
 	rs, probs := bridge.LoadConfig(*config, defaultConfig, os.Getenv)()
 	if probs.Err() != nil {
 		fmt.Fprintln(stderr, probs.Error())
@@ -243,7 +326,7 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "test: no source %q in the config\n", *sourceName)
 		return 1
 	}
-	body, err := readInput(fs.Arg(0))
+	body, err := readInput(c.test.payload)
 	if err != nil {
 		fmt.Fprintln(stderr, "test:", err)
 		return 1
@@ -276,14 +359,25 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	tr := rs.Trace(ev)
-	if *asJSON {
+	if c.test.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
 		_ = enc.Encode(tr)
-		return 0
+	} else {
+		printTrace(stdout, tr)
 	}
-	printTrace(stdout, tr)
+	// For CI: a rule or template that fails is a failed test.
+	failed := 0
+	for _, r := range tr.Rules {
+		if r.Error != "" {
+			failed++
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(stderr, "test: %d rule(s) failed\n", failed)
+		return 1
+	}
 	return 0
 }
 
@@ -327,31 +421,31 @@ func printTrace(w io.Writer, tr *rules.Trace) {
 	}
 }
 
-// messages calls a running service's admin API.
-func messages(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("messages", flag.ContinueOnError)
-	url := fs.String("url", envOr("GEWE_BRIDGE_URL", "http://127.0.0.1:8080"), "the service's base URL")
-	token := fs.String("token", os.Getenv("ADMIN_TOKEN"), "server.admin_token (default $ADMIN_TOKEN)")
-	state := fs.String("state", "", "list: pending, sent or dead")
-	limit := fs.Int("limit", 50, "list: how many")
-	if fs.Parse(args) != nil {
-		return 2
-	}
+// messagesCmd calls a running service's admin API.
+func messagesCmd(c *cli, sub string, stdout, stderr io.Writer) int {
+	m := &c.messages
 	var method, path string
-	switch sub := fs.Arg(0); {
-	case sub == "list":
-		method, path = http.MethodGet, fmt.Sprintf("/api/v1/messages?state=%s&limit=%d", *state, *limit)
-	case (sub == "show" || sub == "retry") && fs.NArg() == 2:
-		method, path = http.MethodGet, "/api/v1/messages/"+fs.Arg(1)
-		if sub == "retry" {
-			method, path = http.MethodPost, path+"/retry"
+	switch sub {
+	case "list":
+		q := url.Values{"limit": {strconv.Itoa(m.limit)}}
+		if m.state != "" {
+			q.Set("state", m.state)
 		}
-	default:
-		fmt.Fprintln(stderr, "usage: gewe-bridge messages [-url U] [-token T] list [-state S] | show ID | retry ID")
-		return 2
+		method, path = http.MethodGet, "/api/v1/messages?"+q.Encode()
+	case "show":
+		method, path = http.MethodGet, "/api/v1/messages/"+url.PathEscape(m.id)
+	case "retry":
+		method, path = http.MethodPost, "/api/v1/messages/"+url.PathEscape(m.id)+"/retry"
+		if !m.force {
+			if code := refuseSent(c, stderr); code != 0 {
+				return code
+			}
+		}
 	}
-	req, _ := http.NewRequest(method, strings.TrimRight(*url, "/")+path, nil)
-	req.Header.Set("Authorization", "Bearer "+*token)
+	base := m.url
+
+	req, _ := http.NewRequest(method, strings.TrimRight(base, "/")+path, nil)
+	req.Header.Set("Authorization", "Bearer "+m.token)
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
 		fmt.Fprintln(stderr, "messages:", err)
@@ -374,21 +468,37 @@ func messages(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
+// refuseSent answers non-zero, with the reason, when the message to retry
+// was sent already: sending it again is a duplicate in the chat, so it
+// takes --force.
+func refuseSent(c *cli, stderr io.Writer) int {
+	req, _ := http.NewRequest(http.MethodGet, strings.TrimRight(c.messages.url, "/")+"/api/v1/messages/"+url.PathEscape(c.messages.id), nil)
+	req.Header.Set("Authorization", "Bearer "+c.messages.token)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		fmt.Fprintln(stderr, "messages:", err)
+		return 1
 	}
-	return def
+	defer resp.Body.Close()
+	var got struct {
+		Message struct {
+			State string `json:"state"`
+		} `json:"message"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&got) != nil {
+		return 0 // the retry call reports what is wrong
+	}
+	if got.Message.State == bridge.StateSent {
+		fmt.Fprintf(stderr, "messages: message %s was sent already; pass --force to send it again\n", c.messages.id)
+		return 1
+	}
+	return 0
 }
 
 // healthcheck is for container HEALTHCHECKs, where there is no curl.
-func healthcheck(args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
-	url := fs.String("url", envOr("GEWE_BRIDGE_URL", "http://127.0.0.1:8080"), "the service's base URL")
-	if fs.Parse(args) != nil {
-		return 2
-	}
-	resp, err := (&http.Client{Timeout: 3 * time.Second}).Get(strings.TrimRight(*url, "/") + "/-/ready")
+func healthcheck(c *cli, stderr io.Writer) int {
+	base := c.healthcheck.url
+	resp, err := (&http.Client{Timeout: 3 * time.Second}).Get(strings.TrimRight(base, "/") + "/-/ready")
 	if err != nil {
 		fmt.Fprintln(stderr, "healthcheck:", err)
 		return 1
