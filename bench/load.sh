@@ -75,7 +75,7 @@ done
 # --- 1. build -----------------------------------------------------------------
 log "building into $TMP/bin"
 (cd "$ROOT" && go build -o "$TMP/bin/gewe-bridge" . &&
-	go build -o "$TMP/bin/" ./bench/bare ./bench/fakegewe ./bench/gen-rules ./bench/readytime)
+	go build -o "$TMP/bin/" ./bench/bare ./tools/fakegewe ./bench/gen-rules ./bench/readytime)
 BIN=$TMP/bin
 
 # --- machine ------------------------------------------------------------------

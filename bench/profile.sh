@@ -46,7 +46,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-(cd "$ROOT" && go build -o "$TMP/bin/" ./bench/profbridge ./bench/fakegewe ./bench/gen-rules)
+(cd "$ROOT" && go build -o "$TMP/bin/" ./bench/profbridge ./tools/fakegewe ./bench/gen-rules)
 BIN=$TMP/bin
 "$BIN/gen-rules" -n "$RULES" -gewe "http://127.0.0.1:$GEWE_PORT" -listen "127.0.0.1:$BRIDGE_PORT" \
 	-am-token "$AM_TOKEN" -pacing "$PACING" -o "$TMP/rules.yaml"
