@@ -21,12 +21,17 @@ const (
 	Timeout                 // the request was sent and no answer came in time: retryable, may have been delivered
 	Canceled                // the caller's context ended before an answer came: retryable
 	Server                  // HTTP 5xx: retryable
-	Status                  // another unexpected HTTP status: 408 and 429 retryable, the rest permanent
+	Status                  // another unexpected HTTP status (not 404): 408 and 429 retryable, the rest permanent
 	Rejected                // GeWe answered a failure in words it does not explain (e.g. "失败"): retryable
 	Offline                 // the WeChat account is logged out: retryable, pauses the account
 	RiskControl             // WeChat throttles the account: retryable, pauses the account
 	Token                   // X-GEWE-TOKEN missing, wrong or expired: permanent, pauses the account
 	BadRequest              // GeWe (or the client) refused the message itself: permanent
+
+	// Added later; kept after the others so the values above do not change.
+
+	WrongEndpoint // HTTP 404, or a base_url/api that cannot work: retryable, pauses the account
+	UnknownApp    // GeWe does not know the app_id (设备不存在): retryable, pauses the account
 )
 
 var kindNames = [...]string{
@@ -41,6 +46,25 @@ var kindNames = [...]string{
 	RiskControl: "risk control",
 	Token:       "token rejected",
 	BadRequest:  "bad request",
+
+	WrongEndpoint: "wrong base_url or api",
+	UnknownApp:    "app_id unknown to GeWe",
+}
+
+var kindReasons = [...]string{
+	Unknown:       "unrecognised_answer",
+	Network:       "network",
+	Timeout:       "timeout",
+	Canceled:      "canceled",
+	Server:        "server_error",
+	Status:        "http_status",
+	Rejected:      "rejected",
+	Offline:       "offline",
+	RiskControl:   "risk_control",
+	Token:         "token",
+	BadRequest:    "bad_request",
+	WrongEndpoint: "wrong_endpoint",
+	UnknownApp:    "unknown_app_id",
 }
 
 // String is the phrase Error uses, e.g. "account offline".
@@ -51,26 +75,51 @@ func (k Kind) String() string {
 	return "kind " + strconv.Itoa(int(k))
 }
 
+// Reason is the kind as a short snake_case word for metric labels and log
+// fields, e.g. "offline", "wrong_endpoint"; String is for sentences.
+func (k Kind) Reason() string {
+	if k >= 0 && int(k) < len(kindReasons) {
+		return kindReasons[k]
+	}
+	return "kind_" + strconv.Itoa(int(k))
+}
+
+// Pauses reports whether a failure of this kind stops the whole account
+// (offline, risk control, token, wrong endpoint, unknown app id): every
+// message would fail the same way until the account or the config is
+// fixed, so none of them is the message's fault.
+func (k Kind) Pauses() bool {
+	switch k {
+	case Offline, RiskControl, Token, WrongEndpoint, UnknownApp:
+		return true
+	}
+	return false
+}
+
 // Error is a failed send. Its text never contains the token.
 type Error struct {
-	Op     string // the API action: sendmsg, sendapp, postText or postAppMsg
+	Op     string // the API action: sendmsg, sendapp, postText, postAppMsg or checkOnline
 	Kind   Kind
 	Status int    // the HTTP status; 0 when no answer came
 	Ret    int64  // the failing ret (or data.BaseResponse.ret / data.List[i].Ret); 0 when none
-	Msg    string // the API's own words (msg, msg_err, errMsg) or an excerpt of the answer
+	Msg    string // the API's own words (msg, msg_err, data.msg, errMsg) or an excerpt of the answer
 	Err    error  // the transport or decoding error underneath, if any
+	Path   string // the URL path that answered 404 (WrongEndpoint); the token redacted
 
 	sent bool // the request was completely written before the failure
 }
 
-// Error reads like "gewe sendmsg: account offline: 发送消息失败-微信已离线(-1)".
+// Error reads like "gewe sendmsg: account offline: 发送消息失败-微信已离线(-1)"
+// or "gewe postText: wrong base_url or api (HTTP 404 from /v2/api/v2/api/message/postText)".
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("gewe ")
 	b.WriteString(e.Op)
 	b.WriteString(": ")
 	b.WriteString(e.Kind.String())
-	if e.Status != 0 && (e.Status < 200 || e.Status > 299) {
+	if e.Path != "" {
+		fmt.Fprintf(&b, " (HTTP %d from %s)", e.Status, e.Path)
+	} else if e.Status != 0 && (e.Status < 200 || e.Status > 299) {
 		fmt.Fprintf(&b, ": HTTP %d", e.Status)
 	}
 	if e.Msg != "" {
@@ -91,6 +140,10 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Retryable reports whether the same message may succeed on another try.
+// Kinds that pause the account are retryable except Token, which was
+// permanent before WrongEndpoint and UnknownApp were added; a caller must
+// test Pauses before Retryable and never give up a message for a pausing
+// failure (only for its age).
 func (e *Error) Retryable() bool {
 	switch e.Kind {
 	case Token, BadRequest:
@@ -102,11 +155,10 @@ func (e *Error) Retryable() bool {
 }
 
 // Pauses reports whether the whole account cannot send now (offline, risk
-// control, bad token): the caller should stop sending for this account
-// rather than move on to its next message.
-func (e *Error) Pauses() bool {
-	return e.Kind == Offline || e.Kind == RiskControl || e.Kind == Token
-}
+// control, bad token, wrong base_url or api, unknown app id): the caller
+// should stop sending for this account rather than move on to its next
+// message, and keep the message.
+func (e *Error) Pauses() bool { return e.Kind.Pauses() }
 
 // Timeout reports whether the request was sent and no answer came in time
 // (client timeout or context deadline): GeWe may have delivered the message,
@@ -133,7 +185,8 @@ var words = []struct {
 	kind  Kind
 	words []string
 }{
-	{Token, []string{"token"}}, // matched case-insensitively
+	{Token, []string{"token"}}, // matched case-insensitively; "X-GEWE-TOKEN=... 不可用或已过期" too
+	{UnknownApp, []string{"设备不存在"}},
 	{Offline, []string{"离线", "未登录", "登录过期", "掉线"}},
 	{RiskControl, []string{"风控", "频繁", "限制"}},
 	{BadRequest, []string{"参数", "不可为空", "不能为空"}},
@@ -161,9 +214,14 @@ func classify(ret int64, v2 bool, msg string) Kind {
 	return k
 }
 
-// classifyStatus gives the kind of a non-2xx answer: the words of its body
-// first when they say something specific, then the status.
+// classifyStatus gives the kind of a non-2xx answer: a 404 means the URL
+// is wrong whatever its body says (it may echo a path with any words in
+// it); otherwise the words of its body first when they say something
+// specific, then the status.
 func classifyStatus(status int, msg string) Kind {
+	if status == 404 {
+		return WrongEndpoint
+	}
 	if k, ok := kindOfWords(msg); ok {
 		return k
 	}
@@ -192,16 +250,33 @@ func classifyTransport(ctx context.Context, err error, sent bool) Kind {
 	return Network
 }
 
-// redact removes the token from e's texts. The token travels in a header,
-// so net/http errors (which quote the URL) should not contain it; this is
-// the belt to that brace, and covers an API that echoes the token.
+// Redacted replaces the token in texts taken from GeWe's answers: the v2
+// token error echoes it ("X-GEWE-TOKEN=<token> 不可用或已过期").
+const Redacted = "[redacted]"
+
+// redactable: replacing a one-letter token would garble every message.
+func redactable(token string) bool { return len(token) >= 4 }
+
+// redactText replaces the token in s.
+func redactText(s, token string) string {
+	if !redactable(token) {
+		return s
+	}
+	return strings.ReplaceAll(s, token, Redacted)
+}
+
+// redact removes the token from e's texts. Answers are redacted before
+// they are cut into excerpts (a cut could keep half a token); the token
+// travels in a header, so net/http errors (which quote the URL) should
+// not contain it either: this is the belt to those braces.
 func redact(e *Error, token string) *Error {
-	if len(token) < 4 { // replacing a one-letter token would garble every message
+	if !redactable(token) {
 		return e
 	}
-	e.Msg = strings.ReplaceAll(e.Msg, token, "<token>")
+	e.Msg = redactText(e.Msg, token)
+	e.Path = redactText(e.Path, token)
 	if e.Err != nil && strings.Contains(e.Err.Error(), token) {
-		e.Err = errors.New(strings.ReplaceAll(e.Err.Error(), token, "<token>"))
+		e.Err = errors.New(redactText(e.Err.Error(), token))
 	}
 	return e
 }

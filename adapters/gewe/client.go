@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -69,11 +69,11 @@ func (c *Client) Send(ctx context.Context, m Message) (retry bool, err error) {
 // Deliver sends m like Send and returns GeWe's receipt. Every error is an
 // *Error.
 func (c *Client) Deliver(ctx context.Context, m Message) (*Receipt, error) {
-	op, path, body, err := c.build(m)
-	if err != nil {
-		return nil, redact(&Error{Op: op, Kind: BadRequest, Msg: err.Error()}, c.cfg.Token)
+	op, url, body, e := c.build(m)
+	if e != nil {
+		return nil, redact(e, c.cfg.Token)
 	}
-	status, answer, e := c.post(ctx, op, path, body)
+	status, answer, e := c.post(ctx, op, url, body)
 	if e == nil {
 		var r *Receipt
 		if c.cfg.API == V2 {
@@ -84,8 +84,20 @@ func (c *Client) Deliver(ctx context.Context, m Message) (*Receipt, error) {
 		if e == nil {
 			return r, nil
 		}
+		e.Path = notFoundPath(e, url)
 	}
 	return nil, redact(e, c.cfg.Token)
+}
+
+// notFoundPath is the path of url when e is a 404, for the error's text.
+func notFoundPath(e *Error, rawURL string) string {
+	if e.Kind != WrongEndpoint || e.Status != http.StatusNotFound {
+		return ""
+	}
+	if u, err := neturl.Parse(rawURL); err == nil {
+		return u.EscapedPath()
+	}
+	return ""
 }
 
 // Request bodies, in the API's own spelling.
@@ -119,8 +131,19 @@ type (
 	}
 )
 
-// build picks the action and encodes its body.
-func (c *Client) build(m Message) (op, path string, body []byte, err error) {
+// Action paths under the API root (see Endpoint).
+const (
+	pathSendmsg     = "/message/sendmsg"
+	pathSendapp     = "/message/sendapp"
+	pathPostText    = "/message/postText"
+	pathPostAppMsg  = "/message/postAppMsg"
+	pathCheckOnline = "/login/checkOnline"
+)
+
+// build picks the action and encodes its body. A config that cannot work
+// (its URL, its api) is WrongEndpoint, which pauses the account rather
+// than give up the message; a message that cannot be sent is BadRequest.
+func (c *Client) build(m Message) (op, url string, body []byte, e *Error) {
 	var v any
 	app := m.XML != ""
 	at := make([]string, 0, len(m.At))
@@ -129,32 +152,43 @@ func (c *Client) build(m Message) (op, path string, body []byte, err error) {
 			at = append(at, w)
 		}
 	}
+	var path string
 	switch {
 	case c.cfg.API == V2 && app:
-		op, path, v = "postAppMsg", "/v2/api/message/postAppMsg", v2App{c.cfg.AppID, m.To, m.XML}
+		op, path, v = "postAppMsg", pathPostAppMsg, v2App{c.cfg.AppID, m.To, m.XML}
 	case c.cfg.API == V2:
-		op, path, v = "postText", "/v2/api/message/postText", v2Text{c.cfg.AppID, m.To, m.Text, strings.Join(at, ",")}
+		op, path, v = "postText", pathPostText, v2Text{c.cfg.AppID, m.To, m.Text, strings.Join(at, ",")}
 	case app:
-		op, path, v = "sendapp", "/api/message/sendapp", v1App{c.cfg.AppID, m.To, m.XML}
+		op, path, v = "sendapp", pathSendapp, v1App{c.cfg.AppID, m.To, m.XML}
 	default:
-		op, path = "sendmsg", "/api/message/sendmsg"
+		op, path = "sendmsg", pathSendmsg
 		v = v1Text{c.cfg.AppID, []v1Recipient{{ToWxid: m.To, Content: m.Text, MsgType: 1, At: at}}}
 	}
+	root, err := Endpoint(c.cfg.BaseURL, c.cfg.API)
 	switch {
-	case c.cfg.API != "" && c.cfg.API != V1 && c.cfg.API != V2:
-		return op, "", nil, fmt.Errorf("config: api %q is not %q or %q", c.cfg.API, V1, V2)
+	case err != nil:
+		return op, "", nil, &Error{Op: op, Kind: WrongEndpoint, Msg: "config: " + err.Error()}
 	case strings.TrimSpace(m.To) == "":
-		return op, "", nil, errors.New("message has no recipient")
+		return op, "", nil, &Error{Op: op, Kind: BadRequest, Msg: "message has no recipient"}
 	case !app && m.Text == "":
-		return op, "", nil, errors.New("message has neither text nor xml")
+		return op, "", nil, &Error{Op: op, Kind: BadRequest, Msg: "message has neither text nor xml"}
 	}
+	body, err = encode(v)
+	if err != nil {
+		return op, "", nil, &Error{Op: op, Kind: BadRequest, Msg: err.Error()}
+	}
+	return op, root + path, body, nil
+}
+
+// encode is v as JSON, with <, > and & as they are.
+func encode(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // keep <appmsg> readable; both forms are valid JSON
 	if err := enc.Encode(v); err != nil {
-		return op, "", nil, err
+		return nil, err
 	}
-	return op, c.cfg.endpoint(path), buf.Bytes(), nil
+	return buf.Bytes(), nil
 }
 
 // post sends one request and reads at most maxAnswer bytes of the answer.
@@ -199,6 +233,10 @@ func (c *Client) post(ctx context.Context, op, url string, body []byte) (int, []
 	if len(answer) > maxAnswer {
 		return 0, nil, &Error{Op: op, Kind: Unknown, Status: resp.StatusCode, Msg: "answer larger than 1 MiB"}
 	}
+	// Before anything is cut from it: an excerpt could keep half a token.
+	if redactable(c.cfg.Token) {
+		answer = bytes.ReplaceAll(answer, []byte(c.cfg.Token), []byte(Redacted))
+	}
 	return resp.StatusCode, answer, nil
 }
 
@@ -211,8 +249,17 @@ type envelope struct {
 	Data   json.RawMessage `json:"data"`
 }
 
-// message joins msg and msg_err.
-func (a *envelope) message() string { return joinText(text(a.Msg), text(a.MsgErr)) }
+// message joins msg, msg_err and data.msg: v2 errors may carry their
+// detail only there, {"ret":500,"msg":"获取二维码失败","data":{"code":"-1","msg":"[wx_...]设备不存在"}}.
+func (a *envelope) message() string {
+	var d struct {
+		Msg json.RawMessage `json:"msg"`
+	}
+	if len(a.Data) == 0 || a.Data[0] != '{' || json.Unmarshal(a.Data, &d) != nil {
+		d.Msg = nil
+	}
+	return joinText(text(a.Msg), text(a.MsgErr), text(d.Msg))
+}
 
 // decode reads the envelope of a 2xx answer and checks ret against ok.
 func decode(op string, status int, answer []byte, v2 bool, ok int64) (*envelope, *Error) {

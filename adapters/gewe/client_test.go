@@ -169,6 +169,11 @@ func TestFailureModes(t *testing.T) {
 		{gewetest.CloseConn, "v2", gewe.Network, true, false, false, true, false, "gewe postText: network error"},
 		{gewetest.Slow, "v1", gewe.Timeout, true, false, true, true, true, "gewe sendmsg: timeout (the message may have been delivered)"},
 		{gewetest.Slow, "v2", gewe.Timeout, true, false, true, true, true, "timeout"},
+		{gewetest.NotFound, "v1", gewe.WrongEndpoint, true, true, false, false, false, "gewe sendmsg: wrong base_url or api (HTTP 404 from /api/message/sendmsg)"},
+		{gewetest.NotFound, "v2", gewe.WrongEndpoint, true, true, false, false, false, "gewe postText: wrong base_url or api (HTTP 404 from /v2/api/message/postText)"},
+		{gewetest.TokenExpired, "v2", gewe.Token, false, true, false, false, false, "gewe postText: token rejected: HTTP HEADER: X-GEWE-TOKEN=[redacted] 不可用或已过期"},
+		{gewetest.UnknownAppID, "v1", gewe.UnknownApp, true, true, false, false, false, "gewe sendmsg: app_id unknown to GeWe: 操作失败; [wx_test_app]设备不存在"},
+		{gewetest.UnknownAppID, "v2", gewe.UnknownApp, true, true, false, false, false, "gewe postText: app_id unknown to GeWe: 操作失败; [wx_test_app]设备不存在"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%d/%s", tt.mode, tt.api), func(t *testing.T) {
@@ -211,9 +216,12 @@ func TestFakeValidates(t *testing.T) {
 		{"v1 wrong token", "v1", "nope-nope", gewetest.AppID, gewe.Token, "token invalid"},
 		{"v1 no token", "v1", "", gewetest.AppID, gewe.Token, "token invalid"},
 		{"v2 no token", "v2", "", gewetest.AppID, gewe.Token, "header:X-GEWE-TOKEN 不可为空"},
-		{"v2 wrong token", "v2", "nope-nope", gewetest.AppID, gewe.Token, "token无效"},
+		// Was ret 401 "token无效或已过期", a shape of the fake's own; real v2 echoes the token.
+		{"v2 wrong token", "v2", "nope-nope", gewetest.AppID, gewe.Token, "token rejected: HTTP HEADER: X-GEWE-TOKEN=[redacted] 不可用或已过期"},
 		{"v1 wrong app id", "v1", gewetest.Token, "wx_other", gewe.BadRequest, "appid 不存在"},
-		{"v2 wrong app id", "v2", gewetest.Token, "wx_other", gewe.BadRequest, "appId 不存在"},
+		// Was BadRequest "参数错误: appId 不存在", a shape of the fake's own: real v2 says
+		// 设备不存在 in data.msg, and a wrong app id pauses rather than dead-letters.
+		{"v2 wrong app id", "v2", gewetest.Token, "wx_other", gewe.UnknownApp, "app_id unknown to GeWe: 操作失败; [wx_other]设备不存在"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,8 +231,9 @@ func TestFakeValidates(t *testing.T) {
 			e, ok := gewe.AsError(err)
 			require.True(t, ok, "%v", err)
 			assert.Equal(t, tt.kind, e.Kind)
-			assert.False(t, retry)
+			assert.Equal(t, tt.kind == gewe.UnknownApp, retry)
 			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "nope-nope")
 		})
 	}
 }
@@ -281,7 +290,13 @@ func TestAnswers(t *testing.T) {
 		{"v2 login expired", "v2", 200, `{"ret":500,"msg":"登录过期,请重新登录"}`, gewe.Offline, true},
 		{"400", "v1", 400, `bad`, gewe.BadRequest, false},
 		{"401", "v1", 401, ``, gewe.Token, false},
-		{"404", "v1", 404, `404 page not found`, gewe.Status, false},
+		{"404", "v1", 404, `404 page not found`, gewe.WrongEndpoint, true}, // was Status, permanent
+		{"404 Spring", "v2", 404, `{"timestamp":"2025-04-23T10:00:00.000+00:00","status":404,"error":"Not Found","path":"/v2/api/v2/api/message/postText"}`, gewe.WrongEndpoint, true},
+		{"v2 token echoed", "v2", 200, `{"ret":500,"msg":"HTTP HEADER: X-GEWE-TOKEN=abc 不可用或已过期"}`, gewe.Token, false},
+		{"v2 detail in data.msg", "v2", 200, `{"ret":500,"msg":"获取二维码失败","data":{"code":"-1","msg":"[wx_a]设备不存在"}}`, gewe.UnknownApp, true},
+		{"v2 offline in data.msg", "v2", 200, `{"ret":500,"msg":"发送消息失败","data":{"code":"-2","msg":"微信已离线"}}`, gewe.Offline, true},
+		{"v2 data.msg not a string", "v2", 200, `{"ret":500,"msg":"失败","data":{"msg":{"string":"未登录"}}}`, gewe.Offline, true},
+		{"v2 data a string", "v2", 200, `{"ret":500,"msg":"失败","data":"未登录"}`, gewe.Rejected, true},
 		{"408", "v1", 408, ``, gewe.Status, true},
 		{"429", "v2", 429, `slow down`, gewe.Status, true},
 		{"502", "v1", 502, `<html>Bad Gateway</html>`, gewe.Server, true},
@@ -388,7 +403,8 @@ func TestTokenNeverInErrors(t *testing.T) {
 	s.SetDelay(time.Second)
 	for _, api := range []string{"v1", "v2"} {
 		for _, mode := range []gewetest.Mode{gewetest.HTTP500, gewetest.Fail, gewetest.Offline, gewetest.RiskControl,
-			gewetest.TokenError, gewetest.BadRequest, gewetest.ListFail, gewetest.NotJSON, gewetest.CloseConn, gewetest.Slow} {
+			gewetest.TokenError, gewetest.BadRequest, gewetest.ListFail, gewetest.NotJSON, gewetest.CloseConn, gewetest.Slow,
+			gewetest.NotFound, gewetest.TokenExpired, gewetest.UnknownAppID} {
 			s.FailNext(1, mode)
 			send(s.URL()+"/"+token, api, 100*time.Millisecond, context.Background()) // even a token in the URL
 		}
@@ -409,7 +425,7 @@ func TestTokenNeverInErrors(t *testing.T) {
 	send(srv.URL+"/"+token, "v1", time.Second, context.Background())
 	send("http://exa mple/"+token, "v1", time.Second, context.Background())
 
-	require.Len(t, errs, 2*12+10+2)
+	require.Len(t, errs, 2*15+10+2)
 	for _, err := range errs {
 		assert.NotContains(t, err.Error(), token)
 		assert.NotContains(t, fmt.Sprintf("%+v", err), token)
@@ -457,4 +473,135 @@ func TestCustomTransport(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, gewe.Network, e.Kind)
 	assert.True(t, e.MaybeDelivered())
+}
+
+func TestEndpoint(t *testing.T) {
+	tests := []struct{ base, api, want, err string }{
+		{"http://h:2531", "v2", "http://h:2531/v2/api", ""},
+		{"http://h:2531/", "v2", "http://h:2531/v2/api", ""},
+		{"http://h:2531/v2/api", "v2", "http://h:2531/v2/api", ""}, // what the SDKs tell users to set
+		{"http://h:2531/v2/api//", "v2", "http://h:2531/v2/api", ""},
+		{"https://h/gewe", "v2", "https://h/gewe/v2/api", ""},
+		{"https://h/gewe/v2/api/", "v2", "https://h/gewe/v2/api", ""},
+		{"http://h", "", "http://h/api", ""},
+		{"http://h/", "v1", "http://h/api", ""},
+		{"http://h/api", "v1", "http://h/api", ""}, // the seed's URL without its action
+		{"http://h/gewe/api/", "v1", "http://h/gewe/api", ""},
+		{"http://h:2531/v2/api", "", "", "ends in /v2/api, the v2 API, but api is v1 (the default): set api: v2"},
+		{"http://h:2531/v2/api/", "v1", "", "set api: v2"},
+		{"", "v2", "", "base_url is required"},
+		{"h:2531", "v2", "", "not an http(s) URL"},
+		{"http://h?x=1", "v2", "", "query"},
+		{"http://h", "v3", "", `api "v3" is not "v1" or "v2"`},
+	}
+	for _, tt := range tests {
+		got, err := gewe.Endpoint(tt.base, tt.api)
+		if tt.err != "" {
+			assert.ErrorContains(t, err, tt.err, "%s %s", tt.base, tt.api)
+			continue
+		}
+		require.NoError(t, err, "%s %s", tt.base, tt.api)
+		assert.Equal(t, tt.want, got, "%s %s", tt.base, tt.api)
+	}
+	c := gewe.Config{BaseURL: "http://h:2531/v2/api", Token: "t", AppID: "wx_1"}
+	assert.ErrorContains(t, c.Validate(), "set api: v2")
+	c.API = "v2"
+	assert.NoError(t, c.Validate())
+}
+
+// Every base_url form reaches the same path on a server that serves only
+// that path, as Gewechat (v2 only, at the root) and hosted GeWe (/gewe) do.
+func TestBaseURLForms(t *testing.T) {
+	tests := []struct {
+		name, prefix, api string
+		bases             []string
+		path              string
+	}{
+		{"gewechat 2531", "", "v2", []string{"", "/", "/v2/api", "/v2/api/"}, "/v2/api/message/postText"},
+		{"hosted", "/gewe", "v2", []string{"/gewe", "/gewe/", "/gewe/v2/api", "/gewe/v2/api/"}, "/gewe/v2/api/message/postText"},
+		{"v1", "", "v1", []string{"", "/", "/api", "/api/"}, "/api/message/sendmsg"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := fake(t)
+			s.SetPrefix(tt.prefix)
+			s.SetAPIs(tt.api)
+			for _, b := range tt.bases {
+				_, err := client(s.URL()+b, tt.api).Send(context.Background(), gewe.Message{To: "wxid_x", Text: "base " + b})
+				require.NoError(t, err, "base_url %q", b)
+			}
+			for _, r := range s.Requests() {
+				assert.Equal(t, tt.path, r.Path)
+			}
+			assert.Len(t, s.Messages(), len(tt.bases))
+		})
+	}
+}
+
+// A 404 pauses the account and keeps the message, whatever answers it.
+func TestNotFoundPauses(t *testing.T) {
+	s := fake(t)
+	s.SetPrefix("")
+	s.SetAPIs("v2") // Gewechat: v1's paths do not exist
+	tests := []struct{ name, base, api, path string }{
+		{"v1 on gewechat", s.URL(), "v1", "/api/message/sendmsg"},
+		{"wrong prefix", s.URL() + "/gewe", "v2", "/gewe/v2/api/message/postText"},
+		{"token in the path", s.URL() + "/x" + gewetest.Token, "v2", "/x[redacted]/v2/api/message/postText"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			retry, err := client(tt.base, tt.api).Send(context.Background(), gewe.Message{To: "wxid_x", Text: "hi"})
+			e, ok := gewe.AsError(err)
+			require.True(t, ok, "%v", err)
+			assert.Equal(t, gewe.WrongEndpoint, e.Kind)
+			assert.True(t, retry)
+			assert.True(t, e.Pauses())
+			assert.Equal(t, tt.path, e.Path)
+			assert.Contains(t, err.Error(), "wrong base_url or api (HTTP 404 from "+tt.path+")")
+			assert.NotContains(t, err.Error(), gewetest.Token)
+			assert.Equal(t, "wrong_endpoint", e.Kind.Reason())
+		})
+	}
+	assert.Empty(t, s.Messages())
+
+	// A config that cannot work fails before any request, the same way.
+	before := len(s.Requests())
+	retry, err := client(s.URL()+"/v2/api", "v1").Send(context.Background(), gewe.Message{To: "wxid_x", Text: "hi"})
+	e, _ := gewe.AsError(err)
+	require.NotNil(t, e)
+	assert.Equal(t, gewe.WrongEndpoint, e.Kind)
+	assert.True(t, retry)
+	assert.True(t, e.Pauses())
+	assert.Contains(t, err.Error(), "set api: v2")
+	assert.Len(t, s.Requests(), before)
+}
+
+// The v2 token error echoes the token: it never reaches an error text,
+// not even half of it cut by an excerpt.
+func TestTokenEchoRedacted(t *testing.T) {
+	const token = "c9ffbedb9aeb471db49d92453ea21a17"
+	s := fake(t) // expects gewetest.Token: answers the real token error
+	c := gewe.New(gewe.Config{BaseURL: s.URL(), Token: token, AppID: gewetest.AppID, API: "v2"}, nil)
+	retry, err := c.Send(context.Background(), gewe.Message{To: "wxid_x", Text: "hi"})
+	e, ok := gewe.AsError(err)
+	require.True(t, ok, "%v", err)
+	assert.Equal(t, gewe.Token, e.Kind)
+	assert.False(t, retry)
+	assert.True(t, e.Pauses())
+	assert.Equal(t, int64(500), e.Ret)
+	assert.Equal(t, "HTTP HEADER: X-GEWE-TOKEN=[redacted] 不可用或已过期", e.Msg)
+	assert.Equal(t, "gewe postText: token rejected: HTTP HEADER: X-GEWE-TOKEN=[redacted] 不可用或已过期", err.Error())
+	assert.Contains(t, string(s.Requests()[0].Body), gewetest.AppID)
+
+	half := token[:8] // what a cut excerpt kept of it before the answer was redacted first
+	for _, body := range []string{
+		strings.Repeat("x", 190) + token,                              // "answer is not JSON: " + 200 bytes
+		`{"ret":-1,"msg":"` + strings.Repeat("错", 166) + token + `"}`, // cut at 512 bytes
+		`{"ret":500,"msg":"失败","data":{"msg":"` + token + `"}}`,
+	} {
+		_, err := gewe.New(gewe.Config{BaseURL: answer(t, 200, body), Token: token, AppID: "wx"}, nil).Send(context.Background(), gewe.Message{To: "x", Text: "y"})
+		require.Error(t, err)
+		assert.NotContains(t, err.Error(), half)
+		assert.Contains(t, err.Error(), "[redacted]")
+	}
 }

@@ -1,7 +1,8 @@
 // Package gewetest is a fake GeWe server for tests: it answers the v1 and v2
-// message APIs as the reference describes (under any path prefix), checks
-// the token and app id, records every request, fails on demand and tracks
-// how many requests were in flight at once.
+// message APIs and v2's login/checkOnline as docs/gewe-api.md describes
+// (under a path prefix of the test's choosing), checks the token and app
+// id, answers 404 for any other path, records every request, fails on
+// demand and tracks how many requests were in flight at once.
 package gewetest
 
 import (
@@ -41,12 +42,18 @@ const (
 	NotJSON                 // HTTP 200 with an HTML body
 	Slow                    // sleep the delay (SetDelay), then answer as OK
 	CloseConn               // read the request, then close the connection without an answer
+
+	// Added later; kept after the others so the values above do not change.
+
+	NotFound     // HTTP 404 with Gewechat's (Spring's) JSON body, as for a wrong path
+	TokenExpired // v2: ret 500 "HTTP HEADER: X-GEWE-TOKEN=<the token sent> 不可用或已过期"; v1: as TokenError
+	UnknownAppID // ret 500 (v1 -1) with the detail only in data.msg: "[<appid>]设备不存在"
 )
 
 // Message is one recipient's message as the fake decoded it.
 type Message struct {
 	API      string // "v1" or "v2"
-	Action   string // sendmsg, sendapp, postText or postAppMsg
+	Action   string // sendmsg, sendapp, postText, postAppMsg (or checkOnline, which has no message)
 	AppID    string
 	To       string
 	Content  string
@@ -63,7 +70,9 @@ type Request struct {
 	Header    http.Header
 	Body      []byte
 	JSON      map[string]any // the body decoded with UseNumber; nil if not a JSON object
-	Messages  []Message      // one per recipient
+	API       string         // "v1" or "v2"
+	Action    string         // the action the path named, e.g. postText or checkOnline
+	Messages  []Message      // one per recipient; none for checkOnline
 	Mode      Mode           // how the fake chose to answer
 	Delivered bool           // the fake answered success
 }
@@ -84,6 +93,9 @@ type Server struct {
 	inFlight int
 	maxIn    int
 	nextID   int64
+	offline  bool
+	prefix   *string         // nil: any prefix without an API root in it
+	apis     map[string]bool // nil: both
 }
 
 // New starts a fake expecting Token and AppID. Close it when done.
@@ -111,6 +123,32 @@ func (s *Server) SetMode(m Mode) { s.mu.Lock(); s.mode = m; s.mu.Unlock() }
 
 // FailNext answers the next n requests with m, then goes back to SetMode's.
 func (s *Server) FailNext(n int, m Mode) { s.mu.Lock(); s.failN, s.failMode = n, m; s.mu.Unlock() }
+
+// SetOnline sets whether the account is logged in (default true): when it
+// is not, login/checkOnline answers data false and every send answers as
+// Offline.
+func (s *Server) SetOnline(on bool) { s.mu.Lock(); s.offline = !on; s.mu.Unlock() }
+
+// SetPrefix serves the APIs under exactly this path prefix ("" for the
+// root, as self-hosted Gewechat on port 2531 serves /v2/api; "/gewe" as
+// hosted GeWe does) and answers 404 elsewhere. Until it is called, any
+// prefix is served that does not itself hold an API root, so
+// /v2/api/v2/api/... and /v2/api/message/sendmsg are 404 always.
+func (s *Server) SetPrefix(p string) { s.mu.Lock(); s.prefix = &p; s.mu.Unlock() }
+
+// SetAPIs serves only these generations ("v1", "v2"); the others' paths
+// answer 404, as Gewechat, which serves only v2, does. None: both.
+func (s *Server) SetAPIs(apis ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apis = nil
+	if len(apis) > 0 {
+		s.apis = map[string]bool{}
+		for _, a := range apis {
+			s.apis[a] = true
+		}
+	}
+}
 
 // SetDelay sets how long Slow sleeps (default 1s).
 func (s *Server) SetDelay(d time.Duration) { s.mu.Lock(); s.delay = d; s.mu.Unlock() }
@@ -187,8 +225,44 @@ func (s *Server) notify() {
 var routes = []struct{ suffix, api, action string }{
 	{"/v2/api/message/postText", "v2", "postText"},
 	{"/v2/api/message/postAppMsg", "v2", "postAppMsg"},
+	{"/v2/api/login/checkOnline", "v2", "checkOnline"},
 	{"/api/message/sendmsg", "v1", "sendmsg"},
 	{"/api/message/sendapp", "v1", "sendapp"},
+}
+
+// route finds the API and action of path, or "" when a real server would
+// answer 404.
+func (s *Server) route(path string) (api, action string) {
+	s.mu.Lock()
+	prefix, apis := s.prefix, s.apis
+	s.mu.Unlock()
+	for _, rt := range routes {
+		p, ok := strings.CutSuffix(path, rt.suffix)
+		if !ok {
+			continue
+		}
+		switch {
+		case apis != nil && !apis[rt.api]:
+		case prefix != nil && p != *prefix:
+		case prefix == nil && holdsRoot(p):
+		default:
+			return rt.api, rt.action
+		}
+		return "", ""
+	}
+	return "", ""
+}
+
+// holdsRoot reports whether a path prefix has an API root in it
+// (.../api or .../v2): the client doubled the root, or asked one
+// generation's action under the other's root.
+func holdsRoot(p string) bool {
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "api" || seg == "v2" {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -199,28 +273,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	defer func() { s.mu.Lock(); s.inFlight--; s.mu.Unlock() }()
 
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
-	api, action := "", ""
-	for _, rt := range routes {
-		if strings.HasSuffix(r.URL.Path, rt.suffix) {
-			api, action = rt.api, rt.action
-			break
-		}
-	}
+	api, action := s.route(r.URL.Path)
 	if action == "" {
-		http.NotFound(w, r)
+		notFound(w, r.URL.Path)
 		return
 	}
 	if r.Method != http.MethodPost {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	rec := &Request{Time: time.Now(), Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
+	rec := &Request{Time: time.Now(), Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, API: api, Action: action}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if dec.Decode(&rec.JSON) != nil {
 		rec.JSON = nil
 	}
-	rec.Messages = messages(api, action, rec.JSON)
+	if action != "checkOnline" {
+		rec.Messages = messages(api, action, rec.JSON)
+	}
 
 	s.mu.Lock()
 	mode := s.mode
@@ -231,7 +301,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	rec.Mode = mode
 	s.reqs = append(s.reqs, rec)
 	s.notify()
-	token, appID, delay := s.token, s.appID, s.delay
+	token, appID, delay, offline := s.token, s.appID, s.delay, s.offline
 	s.mu.Unlock()
 
 	v2 := api == "v2"
@@ -268,6 +338,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case TokenError:
 		tokenError(w, v2, "wrong")
 		return
+	case TokenExpired:
+		if v2 {
+			tokenExpired(w, r.Header.Get("X-GEWE-TOKEN"))
+		} else {
+			tokenError(w, false, "wrong")
+		}
+		return
+	case UnknownAppID:
+		unknownApp(w, v2, sentAppID(api, rec.JSON))
+		return
+	case NotFound:
+		notFound(w, r.URL.Path)
+		return
 	case BadRequest:
 		fail(-1, "参数错误")
 		return
@@ -293,12 +376,28 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	got := r.Header.Get("X-GEWE-TOKEN")
-	if got != token {
+	switch {
+	case got != token && v2 && got != "":
+		tokenExpired(w, got)
+		return
+	case got != token:
 		tokenError(w, v2, got)
+		return
+	}
+	if id := sentAppID(api, rec.JSON); v2 && appID != "" && id != "" && id != appID {
+		unknownApp(w, true, id)
 		return
 	}
 	if msg := check(api, action, r.Header.Get("Content-Type"), rec.JSON, appID); msg != "" {
 		fail(-1, msg)
+		return
+	}
+	if action == "checkOnline" {
+		writeJSON(w, http.StatusOK, map[string]any{"ret": 200, "msg": "操作成功", "data": !offline})
+		return
+	}
+	if offline {
+		fail(-1, "发送消息失败-微信已离线(-1)")
 		return
 	}
 
@@ -324,6 +423,36 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, v1Answer(rec.Messages, func(i int) int64 { return ids[i] }, 0))
+}
+
+// notFound answers a path no API serves as Gewechat (Spring) does.
+func notFound(w http.ResponseWriter, path string) {
+	writeJSON(w, http.StatusNotFound, map[string]any{"timestamp": time.Now().UTC().Format("2006-01-02T15:04:05.000+00:00"),
+		"status": 404, "error": "Not Found", "path": path})
+}
+
+// tokenExpired is v2's answer to a token it does not know, HTTP 200 with
+// the token echoed.
+func tokenExpired(w http.ResponseWriter, got string) {
+	writeJSON(w, http.StatusOK, map[string]any{"ret": 500, "msg": "HTTP HEADER: X-GEWE-TOKEN=" + got + " 不可用或已过期"})
+}
+
+// unknownApp answers an app id the server has no device for; the detail
+// is only in data.msg.
+func unknownApp(w http.ResponseWriter, v2 bool, id string) {
+	ret := 500
+	if !v2 {
+		ret = -1
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ret": ret, "msg": "操作失败",
+		"data": map[string]any{"code": "-1", "msg": "[" + id + "]设备不存在"}})
+}
+
+// sentAppID is the app id in a request body.
+func sentAppID(api string, body map[string]any) string {
+	key := map[string]string{"v1": "appid", "v2": "appId"}[api]
+	id, _ := body[key].(string)
+	return id
 }
 
 // tokenError answers a missing or wrong X-GEWE-TOKEN.
@@ -365,7 +494,7 @@ func check(api, action, contentType string, body map[string]any, appID string) s
 	} else if appID != "" && id != appID {
 		return "参数错误: " + key + " 不存在"
 	}
-	required := map[string][]string{"sendapp": {"to_wxid", "xml"}, "postText": {"toWxid", "content"}, "postAppMsg": {"toWxid", "appmsg"}}[action]
+	required := map[string][]string{"sendapp": {"to_wxid", "xml"}, "postText": {"toWxid", "content"}, "postAppMsg": {"toWxid", "appmsg"}, "checkOnline": {}}[action]
 	for _, k := range required {
 		if v, _ := body[k].(string); v == "" {
 			return k + " 不可为空"
