@@ -24,6 +24,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/adapters"
 	"github.com/gewe-bridge/gewe-bridge/adapters/alertmanager"
 	"github.com/gewe-bridge/gewe-bridge/adapters/generic"
+	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
 	"github.com/gewe-bridge/gewe-bridge/adapters/github"
 	"github.com/gewe-bridge/gewe-bridge/bridge"
 	"github.com/gewe-bridge/gewe-bridge/bridge/serve"
@@ -48,6 +49,7 @@ type cli struct {
 	}
 	check struct {
 		config string
+		online bool
 	}
 	test struct {
 		config, source, event string
@@ -82,6 +84,7 @@ func newApp(c *cli, stdout, stderr io.Writer) *kingpin.Application {
 	check := app.Command("check", "Validate a config: errors and warnings with file:line:column; exit status 0 when valid.")
 	check.Flag("config", "Config file to check.").StringVar(&c.check.config)
 	check.Arg("file", "Config file to check (instead of --config).").StringVar(&c.check.config)
+	check.Flag("online", "Also ask GeWe whether base_url/api, token and app_id are right and the account is logged in (sends no message).").BoolVar(&c.check.online)
 
 	test := app.Command("test", "Show what the rules do with one payload; sends nothing. Exits 1 when a rule or template fails.")
 	test.Flag("config", "Config file (default: the embedded example config).").StringVar(&c.test.config)
@@ -310,6 +313,29 @@ func checkCmd(c *cli, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, " (dry-run: gewe.token is not set)")
 	}
 	fmt.Fprintln(stdout)
+	if c.check.online {
+		return checkOnline(cfg, stdout, stderr)
+	}
+	return 0
+}
+
+// checkOnline asks GeWe whether the config's gewe settings work, one line
+// per setting, and fails when one is wrong.
+func checkOnline(cfg *rules.Config, stdout, stderr io.Writer) int {
+	gc := gewe.Config{BaseURL: cfg.Gewe.BaseURL, Token: string(cfg.Gewe.Token), AppID: cfg.Gewe.AppID,
+		API: cfg.Gewe.API, Timeout: cfg.Gewe.Timeout.D()}
+	if err := gc.Validate(); err != nil {
+		fmt.Fprintln(stderr, "check --online:", err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res := gewe.New(gc, nil).Check(ctx)
+	fmt.Fprintln(stdout, res.String())
+	if !res.OK() {
+		fmt.Fprintln(stderr, "check --online: GeWe refused a setting (see above)")
+		return 1
+	}
 	return 0
 }
 

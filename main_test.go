@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/gewe-bridge/gewe-bridge/adapters/gewe/gewetest"
 )
 
 // TestRun runs the CLI as a user would: flags before or after arguments,
@@ -129,4 +131,35 @@ func writeFile(t *testing.T, name, text string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestCheckOnline asks a fake GeWe whether the config's settings work.
+func TestCheckOnline(t *testing.T) {
+	fake := gewetest.New()
+	defer fake.Close()
+	cases := []struct {
+		name, baseURL, api, token, appID string
+		code                             int
+		want                             string // a line of the report
+	}{
+		{"all right", fake.URL(), "v2", gewetest.Token, gewetest.AppID, 0, "token         ok"},
+		{"doubled root is not doubled", fake.URL() + "/v2/api", "v2", gewetest.Token, gewetest.AppID, 0, "base_url/api  ok"},
+		{"wrong token", fake.URL(), "v2", "not-the-token", gewetest.AppID, 1, "token         WRONG"},
+		{"wrong app id", fake.URL(), "v2", gewetest.Token, "wx_other", 1, "app_id        WRONG"},
+		{"root of v2 with api v1", fake.URL() + "/v2/api", "v1", gewetest.Token, gewetest.AppID, 1, "set api: v2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := writeFile(t, "rules.yaml", "gewe:\n  base_url: "+tc.baseURL+"\n  api: "+tc.api+
+				"\n  token: "+tc.token+"\n  app_id: "+tc.appID+"\nsources: { deploys: { type: generic, bearer_token: t } }\n")
+			var stdout, stderr bytes.Buffer
+			code := run([]string{"check", "--online", cfg}, &stdout, &stderr)
+			if code != tc.code || !strings.Contains(stdout.String()+stderr.String(), tc.want) {
+				t.Errorf("check --online = %d, want %d with %q:\n%s%s", code, tc.code, tc.want, stdout.String(), stderr.String())
+			}
+			if strings.Contains(stdout.String()+stderr.String(), "not-the-token") {
+				t.Errorf("the token is in the output:\n%s%s", stdout.String(), stderr.String())
+			}
+		})
+	}
 }
