@@ -34,10 +34,10 @@ var defaultConfig []byte
 const usage = `gewe-bridge turns webhooks into WeChat messages.
 
 Usage:
-  gewe-bridge serve    [-config rules.yaml]   run the service (no -config: the embedded example)
-  gewe-bridge check    -config rules.yaml     validate a config; exit status 0 or 1
+  gewe-bridge serve    [-config rules.yaml] [-dry-run]   run the service (no -config: the embedded example)
+  gewe-bridge check    -config rules.yaml [-dry-run]     validate a config; exit status 0 or 1
   gewe-bridge test     -config rules.yaml -source NAME [-event E] [-H 'Name: value'] [-json] payload.json
-  gewe-bridge messages list [-state pending|sent|dead] | show ID | retry ID   (needs -url, -token)
+  gewe-bridge messages list [-state pending|sent|dead|dry_run] | show ID | retry ID   (needs -url, -token)
   gewe-bridge healthcheck [-url http://127.0.0.1:8080]   exit 0 when /-/ready answers 200 (for Docker)
   gewe-bridge version
 
@@ -101,6 +101,7 @@ func (l logFlags) logger(w io.Writer) *slog.Logger {
 func serveCmd(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	config := fs.String("config", os.Getenv("GEWE_BRIDGE_CONFIG"), "config file (default: the embedded example config)")
+	dryRun := fs.Bool("dry-run", false, dryRunUsage)
 	lf := addLogFlags(fs)
 	if fs.Parse(args) != nil {
 		return 2
@@ -108,7 +109,7 @@ func serveCmd(args []string, stderr io.Writer) int {
 	log := lf.logger(stderr)
 	slog.SetDefault(log)
 	serve.TuneGC()
-	load := bridge.LoadConfig(*config, defaultConfig, os.Getenv)
+	load := bridge.LoadConfig(*config, defaultConfig, os.Getenv, dryRunOption(*dryRun)...)
 	metrics := bridge.NewMetrics()
 	svc, closeStore, err := open(load, log, metrics)
 	if err != nil {
@@ -128,6 +129,16 @@ func serveCmd(args []string, stderr io.Writer) int {
 	}
 	log.Info("stopped cleanly")
 	return 0
+}
+
+const dryRunUsage = "log messages and keep them as dry_run instead of sending them (as gewe.dry_run: true)"
+
+// dryRunOption is the load option of the -dry-run flag.
+func dryRunOption(dryRun bool) []rules.LoadOption {
+	if dryRun {
+		return []rules.LoadOption{rules.ForceDryRun()}
+	}
+	return nil
 }
 
 // open loads the config and builds the service it describes.
@@ -185,6 +196,7 @@ func reloadOnSignalOrChange(ctx context.Context, svc *bridge.Service, path strin
 func check(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	config := fs.String("config", "", "config file to check (required)")
+	dryRun := fs.Bool("dry-run", false, "check the config as serve -dry-run would run it")
 	if fs.Parse(args) != nil {
 		return 2
 	}
@@ -195,7 +207,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "check: -config is required")
 		return 2
 	}
-	rs, probs := rules.LoadFile(*config, os.Getenv)
+	rs, probs := rules.LoadFile(*config, os.Getenv, dryRunOption(*dryRun)...)
 	for _, p := range probs {
 		fmt.Fprintln(stderr, p)
 	}
@@ -206,7 +218,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 	cfg := rs.Config()
 	fmt.Fprintf(stdout, "%s: OK: %d sources, %d rules, %d templates, %d contacts", *config, len(cfg.Sources), len(cfg.Rules), len(cfg.Templates), len(cfg.Contacts))
 	if cfg.DryRun {
-		fmt.Fprint(stdout, " (dry-run: gewe.token is not set)")
+		fmt.Fprint(stdout, " (dry-run: messages are logged, never sent)")
 	}
 	fmt.Fprintln(stdout)
 	return 0
@@ -233,7 +245,8 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "test: need -source NAME and one payload file (- for standard input)")
 		return 2
 	}
-	rs, probs := bridge.LoadConfig(*config, defaultConfig, os.Getenv)()
+	// test sends nothing: it needs no gewe.token.
+	rs, probs := bridge.LoadConfig(*config, defaultConfig, os.Getenv, rules.ForceDryRun())()
 	if probs.Err() != nil {
 		fmt.Fprintln(stderr, probs.Error())
 		return 1
@@ -332,7 +345,7 @@ func messages(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("messages", flag.ContinueOnError)
 	url := fs.String("url", envOr("GEWE_BRIDGE_URL", "http://127.0.0.1:8080"), "the service's base URL")
 	token := fs.String("token", os.Getenv("ADMIN_TOKEN"), "server.admin_token (default $ADMIN_TOKEN)")
-	state := fs.String("state", "", "list: pending, sent or dead")
+	state := fs.String("state", "", "list: pending, sent, dead or dry_run")
 	limit := fs.Int("limit", 50, "list: how many")
 	if fs.Parse(args) != nil {
 		return 2
