@@ -240,9 +240,9 @@ func (s *Service) status(c *fiber.Ctx) error {
 func (s *Service) listMessages(c *fiber.Ctx) error {
 	f := ListFilter{State: c.Query("state"), Before: int64(c.QueryInt("before")), Limit: c.QueryInt("limit", 50)}
 	switch f.State {
-	case "", StatePending, StateSent, StateDead:
+	case "", StatePending, StateSent, StateDead, StateDryRun:
 	default:
-		return fail(c, fiber.StatusBadRequest, "state must be pending, sent or dead")
+		return fail(c, fiber.StatusBadRequest, "state must be pending, sent, dead or dry_run")
 	}
 	msgs, err := s.opts.Outbox.List(c.Context(), f)
 	if err != nil {

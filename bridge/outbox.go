@@ -20,6 +20,9 @@ const (
 	StatePending = "pending"
 	StateSent    = "sent"
 	StateDead    = "dead"
+	// StateDryRun is the end of a message accepted in a dry run: logged,
+	// never sent, and never sent later either.
+	StateDryRun = "dry_run"
 )
 
 // Accepted is one webhook accepted for delivery: the event and the
@@ -93,13 +96,15 @@ type Outbox interface {
 	Retry(ctx context.Context, ids []int64, a Attempt, next time.Time) error
 	// Dead records a failed attempt and gives the messages up.
 	Dead(ctx context.Context, ids []int64, a Attempt) error
+	// DryRun marks pending messages logged by a dry run (StateDryRun).
+	DryRun(ctx context.Context, ids []int64, at time.Time) error
 
 	// List and Get serve the admin API; Requeue makes a dead (or pending)
 	// message pending again, due now.
 	List(ctx context.Context, f ListFilter) ([]Queued, error)
 	Get(ctx context.Context, id int64) (*Queued, []Attempt, error)
 	Requeue(ctx context.Context, id int64, now time.Time) error
-	// Prune deletes sent and dead messages, events and de-duplication keys
+	// Prune deletes sent, dead and dry_run messages, events and de-duplication keys
 	// older than before; it returns how many messages went.
 	Prune(ctx context.Context, before time.Time) (int, error)
 	// Backlog returns each account's pending count and oldest pending

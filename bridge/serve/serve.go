@@ -17,6 +17,9 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/rules"
 )
 
+// dryRunAccount is the account of the messages a dry run accepts.
+const dryRunAccount = "dry-run"
+
 // TuneGC trades memory the bridge does not use for CPU it does: the live
 // heap is small, so the default GOGC=100 collects very often under load.
 // GOGC=200 with a soft limit of 60 MiB of Go memory keeps the process under
@@ -31,7 +34,7 @@ func TuneGC() {
 }
 
 // Open builds the service rs describes: its SQLite outbox and its GeWe
-// client, or the dry-run client when no token is set. load is kept for
+// client, or the dry-run client when dry-run is chosen. load is kept for
 // reloads. close releases the outbox after Run returns.
 func Open(rs *rules.Ruleset, load bridge.Loader, log *slog.Logger, m *bridge.Metrics) (svc *bridge.Service, close func() error, err error) {
 	cfg := rs.Config()
@@ -42,11 +45,12 @@ func Open(rs *rules.Ruleset, load bridge.Loader, log *slog.Logger, m *bridge.Met
 	var client bridge.Client
 	account := cfg.Gewe.AppID
 	if cfg.DryRun {
-		log.Warn("DRY-RUN MODE: gewe.token is not set, so messages are logged, not sent")
+		log.Warn("DRY-RUN MODE (gewe.dry_run or -dry-run): messages are logged and kept in state dry_run, never sent")
 		client = bridge.DryRun{Log: log}
-		if account == "" {
-			account = "dry-run"
-		}
+		// Whatever gewe.app_id says: a message a crash left pending in a
+		// dry run is then never sent by a later run with a token, which
+		// sends only its own account's messages.
+		account = dryRunAccount
 	} else {
 		gc := gewe.Config{BaseURL: cfg.Gewe.BaseURL, Token: string(cfg.Gewe.Token), AppID: cfg.Gewe.AppID,
 			API: cfg.Gewe.API, Timeout: cfg.Gewe.Timeout.D()}

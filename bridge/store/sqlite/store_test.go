@@ -697,3 +697,69 @@ func column(t *testing.T, s *Store, query string) []string {
 	require.NoError(t, rows.Err())
 	return out
 }
+
+func TestDryRunState(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	old := t0.Add(-48 * time.Hour)
+	require.NoError(t, s.Accept(ctx, event("ev", "", old, "a", "b", "c", "d"), time.Time{}))
+	all, err := s.List(ctx, bridge.ListFilter{})
+	require.NoError(t, err)
+	id := ids(all) // newest first
+	require.NoError(t, s.Sent(ctx, id[3:4], old))
+	// Only pending messages become dry_run: a sent one stays sent.
+	require.NoError(t, s.DryRun(ctx, []int64{id[0], id[1], id[3]}, old))
+
+	dry, err := s.List(ctx, bridge.ListFilter{State: bridge.StateDryRun})
+	require.NoError(t, err)
+	assert.Equal(t, id[0:2], ids(dry))
+	for _, q := range dry {
+		assert.Equal(t, bridge.StateDryRun, q.State)
+		assert.True(t, q.SentAt.IsZero(), "a dry-run message was never sent")
+	}
+	sent, err := s.List(ctx, bridge.ListFilter{State: bridge.StateSent})
+	require.NoError(t, err)
+	assert.Equal(t, id[3:4], ids(sent))
+	due, err := s.Due(ctx, account, t0, 10)
+	require.NoError(t, err)
+	assert.Equal(t, id[2:3], ids(due), "dry-run messages are never due")
+	_, ok, err := s.NextDue(ctx, account)
+	require.NoError(t, err)
+	assert.True(t, ok)
+
+	// Retention prunes them with the finished messages.
+	n, err := s.Prune(ctx, t0)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n, "2 dry_run and 1 sent")
+}
+
+// A database of schema version 3 (before dry_run) migrates: its finished
+// messages and the new dry_run ones are pruned through messages_done.
+func TestMigrateToDryRunState(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	s, err := Open(path, Options{})
+	require.NoError(t, err)
+	old := t0.Add(-48 * time.Hour)
+	require.NoError(t, s.Accept(ctx, event("ev", "", old, "a", "b"), time.Time{}))
+	all, err := s.List(ctx, bridge.ListFilter{})
+	require.NoError(t, err)
+	require.NoError(t, s.Sent(ctx, ids(all)[1:], old))
+	// Back to version 3 as it was released.
+	_, err = s.w.db.Exec(`DROP INDEX messages_done;
+CREATE INDEX messages_done ON messages (updated_at) WHERE state IN ('sent', 'dead');
+PRAGMA user_version = 3`)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	s, err = Open(path, Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	var version int
+	require.NoError(t, s.rdb.QueryRow("PRAGMA user_version").Scan(&version))
+	assert.Equal(t, 4, version)
+	require.NoError(t, s.DryRun(ctx, ids(all)[:1], old))
+	n, err := s.Prune(ctx, t0)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "the sent message and the dry_run one")
+}
