@@ -200,6 +200,10 @@ func (s *Service) ready(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.opts.Outbox.Ping(ctx); err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			// What quick_check found: pages and trees, no path or secret.
+			return fail(c, fiber.StatusServiceUnavailable, err.Error())
+		}
 		return fail(c, fiber.StatusServiceUnavailable, "store not writable")
 	}
 	return c.SendString("OK\n")

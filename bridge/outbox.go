@@ -15,6 +15,10 @@ var ErrDuplicate = errors.New("duplicate delivery")
 // ErrNotFound is returned for an unknown message id.
 var ErrNotFound = errors.New("not found")
 
+// ErrCorrupt is wrapped by the error of an outbox whose file failed its
+// integrity check: Ping returns it, so /-/ready answers 503.
+var ErrCorrupt = errors.New("store corrupt")
+
 // Message states.
 const (
 	StatePending = "pending"
@@ -110,7 +114,8 @@ type Outbox interface {
 	// Backlog returns each account's pending count and oldest pending
 	// message, for the queue metrics.
 	Backlog(ctx context.Context) ([]Backlog, error)
-	// Ping reports whether the store can be written (readiness).
+	// Ping reports whether the store can be written (readiness); an error
+	// wrapping ErrCorrupt when its file failed its integrity check.
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -6,6 +6,7 @@
 package serve
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -41,6 +42,15 @@ func Open(rs *rules.Ruleset, load bridge.Loader, log *slog.Logger, m *bridge.Met
 	store, err := sqlite.Open(cfg.Storage.Path, sqlite.Options{DedupWindow: cfg.Dedup.Window.D()})
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the outbox at %s: %w", cfg.Storage.Path, err)
+	}
+	switch err := store.Integrity(); {
+	case errors.Is(err, bridge.ErrCorrupt):
+		// Running on keeps what can still be read and sent; /-/ready
+		// answers 503 so that an orchestrator sends webhooks elsewhere.
+		log.Error("the outbox file is corrupt (PRAGMA quick_check): /-/ready answers 503 until it is restored from a backup or moved aside",
+			"file", cfg.Storage.Path, "err", err)
+	case err != nil:
+		log.Warn("the outbox file could not be checked", "file", cfg.Storage.Path, "err", err)
 	}
 	var client bridge.Client
 	account := cfg.Gewe.AppID

@@ -3,8 +3,10 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -762,4 +764,58 @@ PRAGMA user_version = 3`)
 	n, err := s.Prune(ctx, t0)
 	require.NoError(t, err)
 	assert.Equal(t, 2, n, "the sent message and the dry_run one")
+}
+
+// A page damaged in the middle of the file (the header and the schema
+// intact) is found by Open's integrity check: the store opens, says why,
+// and is not ready. Which page is hit decides whether SQLite reports the
+// damage as rows of quick_check or as the error of the check itself.
+func TestOpenFindsACorruptPage(t *testing.T) {
+	for _, page := range []func(pages int64) int64{
+		func(n int64) int64 { return n / 2 },
+		func(n int64) int64 { return n/2 + 1 },
+	} {
+		ctx := context.Background()
+		path := filepath.Join(t.TempDir(), "outbox.db")
+		s, err := Open(path, Options{})
+		require.NoError(t, err)
+		require.NoError(t, s.Integrity())
+		for i := range 400 {
+			a := event(fmt.Sprint(i), "", t0, "wxid_a", "wxid_b")
+			a.Raw = []byte(strings.Repeat(fmt.Sprintf(`{"alert":%d}`, i), 100))
+			require.NoError(t, s.Accept(ctx, a, time.Time{}))
+		}
+		require.NoError(t, s.Close()) // checkpoints the WAL into the file
+		corruptPage(t, path, page)
+
+		s, err = Open(path, Options{})
+		require.NoError(t, err, "a damaged page in the middle does not keep the store from opening")
+		assert.ErrorIs(t, s.Integrity(), bridge.ErrCorrupt)
+		err = s.Ping(ctx)
+		require.ErrorIs(t, err, bridge.ErrCorrupt)
+		assert.True(t, strings.HasPrefix(err.Error(), "store corrupt: "), err.Error())
+		t.Log(err)
+		require.NoError(t, s.Close())
+	}
+}
+
+// corruptPage writes garbage over one page of the closed database at path:
+// page(number of pages) counted from 0.
+func corruptPage(t *testing.T, path string, page func(pages int64) int64) {
+	t.Helper()
+	var pageSize int64
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	require.NoError(t, db.QueryRow("PRAGMA page_size").Scan(&pageSize))
+	require.NoError(t, db.Close())
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	pages := fi.Size() / pageSize
+	require.Greater(t, pages, int64(20), "a file of many pages")
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	garbage := bytes.Repeat([]byte{0xA5, 0x5A, 0xFF, 0x00}, int(pageSize)/4)
+	_, err = f.WriteAt(garbage, page(pages)*pageSize)
+	require.NoError(t, err)
 }
