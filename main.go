@@ -46,9 +46,11 @@ type cli struct {
 
 	serve struct {
 		config string
+		dryRun bool
 	}
 	check struct {
 		config string
+		dryRun bool
 		online bool
 	}
 	test struct {
@@ -80,10 +82,12 @@ func newApp(c *cli, stdout, stderr io.Writer) *kingpin.Application {
 
 	serve := app.Command("serve", "Run the service (without --config: the embedded example config).")
 	serve.Flag("config", "Config file.").Envar("GEWE_BRIDGE_CONFIG").StringVar(&c.serve.config)
+	serve.Flag("dry-run", "Log messages and keep them as dry_run instead of sending them (as gewe.dry_run: true).").BoolVar(&c.serve.dryRun)
 
 	check := app.Command("check", "Validate a config: errors and warnings with file:line:column; exit status 0 when valid.")
 	check.Flag("config", "Config file to check.").StringVar(&c.check.config)
 	check.Arg("file", "Config file to check (instead of --config).").StringVar(&c.check.config)
+	check.Flag("dry-run", "Check the config as serve --dry-run would run it.").BoolVar(&c.check.dryRun)
 	check.Flag("online", "Also ask GeWe whether base_url/api, token and app_id are right and the account is logged in (sends no message).").BoolVar(&c.check.online)
 
 	test := app.Command("test", "Show what the rules do with one payload; sends nothing. Exits 1 when a rule or template fails.")
@@ -116,7 +120,7 @@ func newApp(c *cli, stdout, stderr io.Writer) *kingpin.Application {
 }
 
 // messageStates are the states `messages list --state` takes.
-var messageStates = []string{bridge.StatePending, bridge.StateSent, bridge.StateDead}
+var messageStates = []string{bridge.StatePending, bridge.StateSent, bridge.StateDead, bridge.StateDryRun}
 
 func run(args []string, stdout, stderr io.Writer) int {
 	var c cli
@@ -219,7 +223,7 @@ func serveCmd(c *cli, stderr io.Writer) int {
 	log := c.logger(stderr)
 	slog.SetDefault(log)
 	serve.TuneGC()
-	load := bridge.LoadConfig(*config, defaultConfig, os.Getenv)
+	load := bridge.LoadConfig(*config, defaultConfig, os.Getenv, dryRunOption(c.serve.dryRun)...)
 	metrics := bridge.NewMetrics()
 	svc, closeStore, err := open(load, log, metrics)
 	if err != nil {
@@ -239,6 +243,14 @@ func serveCmd(c *cli, stderr io.Writer) int {
 	}
 	log.Info("stopped cleanly")
 	return 0
+}
+
+// dryRunOption is the load option of the --dry-run flag.
+func dryRunOption(dryRun bool) []rules.LoadOption {
+	if dryRun {
+		return []rules.LoadOption{rules.ForceDryRun()}
+	}
+	return nil
 }
 
 // open loads the config and builds the service it describes.
@@ -299,7 +311,7 @@ func checkCmd(c *cli, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "check: --config (or a file argument) is required")
 		return 2
 	}
-	rs, probs := rules.LoadFile(*config, os.Getenv)
+	rs, probs := rules.LoadFile(*config, os.Getenv, dryRunOption(c.check.dryRun)...)
 	for _, p := range probs {
 		fmt.Fprintln(stderr, p)
 	}
@@ -310,7 +322,7 @@ func checkCmd(c *cli, stdout, stderr io.Writer) int {
 	cfg := rs.Config()
 	fmt.Fprintf(stdout, "%s: OK: %d sources, %d rules, %d templates, %d contacts", *config, len(cfg.Sources), len(cfg.Rules), len(cfg.Templates), len(cfg.Contacts))
 	if cfg.DryRun {
-		fmt.Fprint(stdout, " (dry-run: gewe.token is not set)")
+		fmt.Fprint(stdout, " (dry-run: messages are logged, never sent)")
 	}
 	fmt.Fprintln(stdout)
 	if c.check.online {
@@ -342,7 +354,8 @@ func checkOnline(cfg *rules.Config, stdout, stderr io.Writer) int {
 // testCmd shows what the rules do with one payload, sending nothing.
 func testCmd(c *cli, stdout, stderr io.Writer) int {
 	config, sourceName, event, headers := &c.test.config, &c.test.source, &c.test.event, c.test.headers
-	rs, probs := bridge.LoadConfig(*config, defaultConfig, os.Getenv)()
+	// test sends nothing: it needs no gewe.token.
+	rs, probs := bridge.LoadConfig(*config, defaultConfig, os.Getenv, rules.ForceDryRun())()
 	if probs.Err() != nil {
 		fmt.Fprintln(stderr, probs.Error())
 		return 1

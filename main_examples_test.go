@@ -108,6 +108,10 @@ func setVars(t *testing.T, text string) {
 			t.Setenv(name, "http://127.0.0.1:2531")
 		case name == "GEWE_APP_ID":
 			t.Setenv(name, "wx_test_app")
+		case strings.HasSuffix(name, "_DRY_RUN"):
+			t.Setenv(name, "false")
+		case name == "GEWE_API":
+			t.Setenv(name, "v2")
 		case name == "LISTEN":
 			t.Setenv(name, ":8080")
 		case name == "STORAGE_PATH":

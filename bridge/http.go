@@ -200,6 +200,10 @@ func (s *Service) ready(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.opts.Outbox.Ping(ctx); err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			// What quick_check found: pages and trees, no path or secret.
+			return fail(c, fiber.StatusServiceUnavailable, err.Error())
+		}
 		return fail(c, fiber.StatusServiceUnavailable, "store not writable")
 	}
 	return c.SendString("OK\n")
@@ -240,9 +244,9 @@ func (s *Service) status(c *fiber.Ctx) error {
 func (s *Service) listMessages(c *fiber.Ctx) error {
 	f := ListFilter{State: c.Query("state"), Before: int64(c.QueryInt("before")), Limit: c.QueryInt("limit", 50)}
 	switch f.State {
-	case "", StatePending, StateSent, StateDead:
+	case "", StatePending, StateSent, StateDead, StateDryRun:
 	default:
-		return fail(c, fiber.StatusBadRequest, "state must be pending, sent or dead")
+		return fail(c, fiber.StatusBadRequest, "state must be pending, sent, dead or dry_run")
 	}
 	msgs, err := s.opts.Outbox.List(c.Context(), f)
 	if err != nil {

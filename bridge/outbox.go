@@ -15,11 +15,18 @@ var ErrDuplicate = errors.New("duplicate delivery")
 // ErrNotFound is returned for an unknown message id.
 var ErrNotFound = errors.New("not found")
 
+// ErrCorrupt is wrapped by the error of an outbox whose file failed its
+// integrity check: Ping returns it, so /-/ready answers 503.
+var ErrCorrupt = errors.New("store corrupt")
+
 // Message states.
 const (
 	StatePending = "pending"
 	StateSent    = "sent"
 	StateDead    = "dead"
+	// StateDryRun is the end of a message accepted in a dry run: logged,
+	// never sent, and never sent later either.
+	StateDryRun = "dry_run"
 )
 
 // Accepted is one webhook accepted for delivery: the event and the
@@ -93,19 +100,22 @@ type Outbox interface {
 	Retry(ctx context.Context, ids []int64, a Attempt, next time.Time) error
 	// Dead records a failed attempt and gives the messages up.
 	Dead(ctx context.Context, ids []int64, a Attempt) error
+	// DryRun marks pending messages logged by a dry run (StateDryRun).
+	DryRun(ctx context.Context, ids []int64, at time.Time) error
 
 	// List and Get serve the admin API; Requeue makes a dead (or pending)
 	// message pending again, due now.
 	List(ctx context.Context, f ListFilter) ([]Queued, error)
 	Get(ctx context.Context, id int64) (*Queued, []Attempt, error)
 	Requeue(ctx context.Context, id int64, now time.Time) error
-	// Prune deletes sent and dead messages, events and de-duplication keys
+	// Prune deletes sent, dead and dry_run messages, events and de-duplication keys
 	// older than before; it returns how many messages went.
 	Prune(ctx context.Context, before time.Time) (int, error)
 	// Backlog returns each account's pending count and oldest pending
 	// message, for the queue metrics.
 	Backlog(ctx context.Context) ([]Backlog, error)
-	// Ping reports whether the store can be written (readiness).
+	// Ping reports whether the store can be written (readiness); an error
+	// wrapping ErrCorrupt when its file failed its integrity check.
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -32,6 +32,7 @@ type Sender struct {
 	log     *slog.Logger
 	metrics *Metrics
 	now     func() time.Time
+	dryRun  bool // log and record as dry_run, without pacing; never call the client
 
 	pause      time.Duration // current pause backoff after an account failure
 	pauseUntil time.Time
@@ -56,6 +57,7 @@ func NewSender(account string, outbox Outbox, client Client, cfg *rules.Config, 
 		cfg: cfg.Delivery, limits: cfg.Limits,
 		pacer: NewPacer(cfg.Delivery), wake: make(chan struct{}, 1),
 		log: log.With("account", account), metrics: m, now: time.Now,
+		dryRun: cfg.DryRun,
 	}
 }
 
@@ -94,6 +96,10 @@ func (s *Sender) Run(ctx context.Context) {
 		}
 		if len(due) == 0 {
 			s.idle(ctx)
+			continue
+		}
+		if s.dryRun {
+			s.logDryRun(ctx, due)
 			continue
 		}
 		batch, wait := s.next(due)
@@ -295,6 +301,23 @@ func (s *Sender) deadReason(q Queued, ge *gewe.Error, retry, pauses bool, now ti
 		return fmt.Sprintf("gave up: older than delivery.max_age (%s)", s.cfg.MaxAge.D())
 	}
 	return ""
+}
+
+// logDryRun logs each message at once (nothing goes to an account, so
+// there is nothing to pace) and records it as dry_run, never as sent: it
+// was not, and must not be sent when a token is set later.
+func (s *Sender) logDryRun(ctx context.Context, due []Queued) {
+	d := DryRun{Log: s.log}
+	ids := make([]int64, len(due))
+	for i, q := range due {
+		ids[i] = q.ID
+		d.log(q.ID, merge(due[i:i+1]))
+	}
+	if err := s.outbox.DryRun(context.WithoutCancel(ctx), ids, s.now()); err != nil {
+		// Logged again once the store takes the record: nothing is sent.
+		s.log.Error("recording dry-run messages failed", "err", err)
+		s.holdOn(s.now())
+	}
 }
 
 // recordSent marks messages sent. When the store cannot say so, they are

@@ -349,3 +349,34 @@ func TestSenderKeepsTextBehindAnEarlierCard(t *testing.T) {
 	assert.Equal(t, card, sent[1].XML)
 	assert.Equal(t, "third", sent[2].Text)
 }
+
+// A dry run logs every message at once, without the pacing gaps, records
+// it as dry_run and never as sent, and never calls the client.
+func TestSenderDryRunLogsAtOnceAndNeverSends(t *testing.T) {
+	cfg, probs := rules.Parse([]byte(`
+gewe: {dry_run: true, app_id: wx_a}
+sources: {am: {type: alertmanager, bearer_token: x}}
+rules: [{name: r, to: ["1@chatroom"]}]
+`), "test.yaml", func(string) string { return "" })
+	require.NoError(t, probs.Err())
+	require.True(t, cfg.DryRun)
+	require.GreaterOrEqual(t, cfg.Delivery.GroupGapMin.D(), 2*time.Second, "the default pacing of a group")
+	texts := make([]string, 20)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("alert %02d is firing", i)
+	}
+	start := time.Now()
+	h := startSender(t, cfg, &fakeClient{}, texts...)
+	got := h.waitState(t, bridge.StateDryRun, len(texts))
+	assert.Less(t, time.Since(start), 2*time.Second, "dry-run messages are not paced")
+	for _, q := range got {
+		assert.True(t, q.SentAt.IsZero())
+	}
+	_, calls := h.client.snapshot()
+	assert.Zero(t, calls, "a dry run never calls the client")
+	for _, state := range []string{bridge.StateSent, bridge.StatePending} {
+		qs, err := h.store.List(context.Background(), bridge.ListFilter{State: state})
+		require.NoError(t, err)
+		assert.Empty(t, qs, state)
+	}
+}

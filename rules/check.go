@@ -16,7 +16,11 @@ func (p *loader) checkSemantics(c *Config) {
 	if _, err := time.LoadLocation(c.Timezone); err != nil {
 		p.add(p.at("timezone"), "timezone", "unknown time zone %q", c.Timezone)
 	}
-	if !c.DryRun {
+	switch {
+	case c.DryRun:
+	case c.Gewe.Token == "":
+		p.add(p.at("gewe.token"), "gewe.token", "is empty%s: set it, or choose dry-run with gewe.dry_run: true or serve -dry-run", p.unsetHint(c, "gewe.token"))
+	default:
 		if c.Gewe.BaseURL == "" {
 			p.add(p.at("gewe.base_url"), "gewe.base_url", "is required when gewe.token is set%s", p.unsetHint(c, "gewe.base_url"))
 		}
@@ -123,9 +127,10 @@ func (p *loader) checkSource(c *Config, name string, s Source) {
 	// Point at the empty credential when it is written, else at the source.
 	at := p.at(path + "." + field)
 	if c.DryRun {
-		// Nothing is sent in dry-run mode: let a fresh machine try the
-		// example config, but say that the endpoint is open.
-		p.warn(at, path, "no %s set%s: accepting unauthenticated requests because gewe.token is empty (dry-run)", missing, hint)
+		// Nothing is sent in dry-run mode, which is chosen explicitly: let
+		// a fresh machine try the example config, but say that the
+		// endpoint is open.
+		p.warn(at, path, "no %s set%s: accepting unauthenticated requests in dry-run mode", missing, hint)
 		return
 	}
 	p.add(at, path, "no %s set%s: every request would be refused", missing, hint)

@@ -25,7 +25,8 @@ type Config struct {
 	Templates map[string]Template `yaml:"templates"`
 	Rules     []Rule              `yaml:"rules" validate:"dive"`
 
-	// DryRun is true when no GeWe token is set: messages are logged, not sent.
+	// DryRun is chosen with gewe.dry_run or serve -dry-run (ForceDryRun):
+	// messages are logged and kept as dry_run, never sent.
 	DryRun bool `yaml:"-"`
 	// File is the path the config was read from, for messages.
 	File string `yaml:"-"`
@@ -47,7 +48,15 @@ type GeweConfig struct {
 	AppID   string   `yaml:"app_id"`
 	API     string   `yaml:"api" validate:"omitempty,oneof=v1 v2"`
 	Timeout Duration `yaml:"timeout"`
+	DryRun  bool     `yaml:"dry_run"` // log messages instead of sending them
 }
+
+// A LoadOption changes how Load, LoadFile and Parse read a config.
+type LoadOption func(*Config)
+
+// ForceDryRun loads the config in dry-run mode whatever gewe.dry_run says
+// (serve -dry-run).
+func ForceDryRun() LoadOption { return func(c *Config) { c.DryRun = true } }
 
 // ServerConfig is the HTTP server.
 type ServerConfig struct {

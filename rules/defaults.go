@@ -74,5 +74,7 @@ func applyDefaults(c *Config) {
 	setInt(&l.RenderBytes, DefaultRenderBytes)
 	setInt(&l.TracesKept, 50)
 
-	c.DryRun = c.Gewe.Token == ""
+	// Never implied by a missing token: an unset GEWE_TOKEN is an error
+	// (check.go), not a bridge that silently sends nothing.
+	c.DryRun = c.DryRun || c.Gewe.DryRun
 }

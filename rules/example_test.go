@@ -18,10 +18,10 @@ const (
 )
 
 // loadExample loads rules.example.yaml from the repository root as a fresh
-// machine would: nothing set in the environment, so in dry-run mode.
+// machine would with serve -dry-run: nothing set in the environment.
 func loadExample(t testing.TB) *rules.Ruleset {
 	t.Helper()
-	rs, probs := rules.LoadFile(filepath.Join("..", "rules.example.yaml"), noEnv)
+	rs, probs := rules.LoadFile(filepath.Join("..", "rules.example.yaml"), noEnv, rules.ForceDryRun())
 	require.NoError(t, probs.Err())
 	for _, p := range probs {
 		// Only the dry-run warnings about unauthenticated sources.

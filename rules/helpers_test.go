@@ -11,7 +11,8 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/test/fixtures"
 )
 
-// noEnv is an empty environment: no GeWe token, so configs load in dry-run.
+// noEnv is an empty environment: no GeWe token, so configs load only in
+// dry-run (rules.ForceDryRun).
 func noEnv(string) string { return "" }
 
 // env returns a getenv reading from m.
@@ -22,7 +23,7 @@ func env(m map[string]string) func(string) string {
 // mustLoad loads an in-memory config that must have no errors.
 func mustLoad(t testing.TB, cfg string) *rules.Ruleset {
 	t.Helper()
-	rs, probs := rules.Load([]byte(cfg), "rules.yaml", noEnv)
+	rs, probs := rules.Load([]byte(cfg), "rules.yaml", noEnv, rules.ForceDryRun())
 	require.NoError(t, probs.Err(), "config:\n%s", cfg)
 	require.NotNil(t, rs)
 	return rs

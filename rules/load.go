@@ -17,17 +17,17 @@ import (
 // LoadFile reads, validates and compiles the config at path. Problems
 // holds errors and warnings, each with file:line:column; the Ruleset is
 // nil when Problems.Err() is not.
-func LoadFile(path string, getenv func(string) string) (*Ruleset, Problems) {
+func LoadFile(path string, getenv func(string) string, opts ...LoadOption) (*Ruleset, Problems) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, Problems{{File: path, Msg: err.Error()}}
 	}
-	return Load(data, path, getenv)
+	return Load(data, path, getenv, opts...)
 }
 
 // Load is LoadFile for a config already in memory; file names it in messages.
-func Load(data []byte, file string, getenv func(string) string) (*Ruleset, Problems) {
-	cfg, probs := Parse(data, file, getenv)
+func Load(data []byte, file string, getenv func(string) string, opts ...LoadOption) (*Ruleset, Problems) {
+	cfg, probs := Parse(data, file, getenv, opts...)
 	if cfg == nil {
 		return nil, probs
 	}
@@ -43,7 +43,7 @@ func Load(data []byte, file string, getenv func(string) string) (*Ruleset, Probl
 
 // Parse decodes and validates a config without compiling its rules.
 // getenv expands ${VAR} and ${VAR:-default} in values (nil: os.Getenv).
-func Parse(data []byte, file string, getenv func(string) string) (*Config, Problems) {
+func Parse(data []byte, file string, getenv func(string) string, opts ...LoadOption) (*Config, Problems) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -73,6 +73,9 @@ func Parse(data []byte, file string, getenv func(string) string) (*Config, Probl
 	cfg.unset = map[string][]string{}
 	for n, vars := range unset {
 		cfg.unset[p.paths[n]] = vars
+	}
+	for _, o := range opts {
+		o(cfg)
 	}
 	applyDefaults(cfg)
 	p.validate(cfg)

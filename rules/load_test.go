@@ -22,9 +22,9 @@ rules:
 `
 
 // problemStrings loads cfg and returns its problems as the user sees them.
-func problemStrings(t *testing.T, cfg string, getenv func(string) string) (errs, warns []string) {
+func problemStrings(t *testing.T, cfg string, getenv func(string) string, opts ...rules.LoadOption) (errs, warns []string) {
 	t.Helper()
-	rs, probs := rules.Load([]byte(cfg), "rules.yaml", getenv)
+	rs, probs := rules.Load([]byte(cfg), "rules.yaml", getenv, opts...)
 	for _, p := range probs {
 		if p.Warning {
 			warns = append(warns, p.String())
@@ -239,7 +239,7 @@ templates:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			errs, _ := problemStrings(t, tt.cfg, noEnv)
+			errs, _ := problemStrings(t, tt.cfg, noEnv, rules.ForceDryRun())
 			assert.Equal(t, tt.want, errs)
 		})
 	}
@@ -272,7 +272,7 @@ func TestLoadExprErrorPosition(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := base + "  - name: r\n" + tt.when + "    to: [ops]\n"
-			errs, _ := problemStrings(t, cfg, noEnv)
+			errs, _ := problemStrings(t, cfg, noEnv, rules.ForceDryRun())
 			require.Len(t, errs, 1, "config:\n%s", cfg)
 			assert.True(t, strings.HasPrefix(errs[0], tt.pos+" rules[0].when: "), "got %q, want it at %s\nconfig:\n%s", errs[0], tt.pos, cfg)
 		})
@@ -304,13 +304,30 @@ rules:
 		}, errs)
 		assert.Empty(t, warns)
 	})
-	t.Run("no token: dry-run warns", func(t *testing.T) {
-		rs, probs := rules.Load([]byte(cfg), "rules.yaml", noEnv)
-		require.NoError(t, probs.Err())
-		require.True(t, rs.Config().DryRun)
-		ws := probs.Warnings()
-		require.Len(t, ws, 3)
-		assert.Equal(t, `rules.yaml:8:13: warning: sources[gh]: no secret set (GITHUB_WEBHOOK_SECRET is not set): accepting unauthenticated requests because gewe.token is empty (dry-run)`, ws[1].String())
+	t.Run("no token, no dry-run: an error, not a silent dry run", func(t *testing.T) {
+		errs, _ := problemStrings(t, cfg, noEnv)
+		require.NotEmpty(t, errs)
+		assert.Equal(t, `rules.yaml:3:10: gewe.token: is empty (GEWE_TOKEN is not set): set it, or choose dry-run with gewe.dry_run: true or serve -dry-run`, errs[0])
+		errs, _ = problemStrings(t, "sources: {am: {type: alertmanager, bearer_token: t}}\nrules: [{name: r, to: [wxid_a]}]\n", noEnv)
+		assert.Equal(t, []string{`rules.yaml: gewe.token: is empty: set it, or choose dry-run with gewe.dry_run: true or serve -dry-run`}, errs)
+	})
+	t.Run("dry-run chosen: warns", func(t *testing.T) {
+		for name, tc := range map[string]struct {
+			cfg  string
+			opts []rules.LoadOption
+		}{
+			"serve -dry-run": {cfg, []rules.LoadOption{rules.ForceDryRun()}},
+			"gewe.dry_run":   {strings.Replace(cfg, "  app_id: wx_app\n", "  app_id: wx_app\n  dry_run: true\n", 1), nil},
+		} {
+			rs, probs := rules.Load([]byte(tc.cfg), "rules.yaml", noEnv, tc.opts...)
+			require.NoError(t, probs.Err(), name)
+			require.True(t, rs.Config().DryRun, name)
+			ws := probs.Warnings()
+			require.Len(t, ws, 3, name)
+			assert.Contains(t, ws[1].String(), `: warning: sources[gh]: no secret set (GITHUB_WEBHOOK_SECRET is not set): accepting unauthenticated requests in dry-run mode`, name)
+		}
+		_, probs := rules.Load([]byte(cfg), "rules.yaml", noEnv, rules.ForceDryRun())
+		assert.Equal(t, `rules.yaml:8:13: warning: sources[gh]: no secret set (GITHUB_WEBHOOK_SECRET is not set): accepting unauthenticated requests in dry-run mode`, probs.Warnings()[1].String())
 	})
 	t.Run("secret set: only the sources without credentials fail", func(t *testing.T) {
 		errs, warns := problemStrings(t, cfg, env(map[string]string{"GEWE_TOKEN": "tok", "GITHUB_WEBHOOK_SECRET": "s"}))
@@ -381,7 +398,7 @@ rules:
 	assert.Equal(t, `source == "gh"`, c.Rules[0].When)
 
 	// The default applies to an int field too, and to an empty variable.
-	rs, probs = rules.Load([]byte(cfg), "rules.yaml", env(map[string]string{"RATE": ""}))
+	rs, probs = rules.Load([]byte(cfg), "rules.yaml", env(map[string]string{"RATE": ""}), rules.ForceDryRun())
 	require.NoError(t, probs.Err())
 	assert.Equal(t, 20, rs.Config().Delivery.PerMinute)
 	assert.True(t, rs.Config().DryRun)
@@ -449,7 +466,7 @@ templates:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			errs, warns := problemStrings(t, tt.cfg, noEnv)
+			errs, warns := problemStrings(t, tt.cfg, noEnv, rules.ForceDryRun())
 			assert.Empty(t, errs)
 			assert.Equal(t, tt.want, warns)
 		})

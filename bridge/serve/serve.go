@@ -6,6 +6,7 @@
 package serve
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -16,6 +17,9 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 )
+
+// dryRunAccount is the account of the messages a dry run accepts.
+const dryRunAccount = "dry-run"
 
 // TuneGC trades memory the bridge does not use for CPU it does: the live
 // heap is small, so the default GOGC=100 collects very often under load.
@@ -31,7 +35,7 @@ func TuneGC() {
 }
 
 // Open builds the service rs describes: its SQLite outbox and its GeWe
-// client, or the dry-run client when no token is set. load is kept for
+// client, or the dry-run client when dry-run is chosen. load is kept for
 // reloads. close releases the outbox after Run returns.
 func Open(rs *rules.Ruleset, load bridge.Loader, log *slog.Logger, m *bridge.Metrics) (svc *bridge.Service, close func() error, err error) {
 	cfg := rs.Config()
@@ -39,14 +43,24 @@ func Open(rs *rules.Ruleset, load bridge.Loader, log *slog.Logger, m *bridge.Met
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the outbox at %s: %w", cfg.Storage.Path, err)
 	}
+	switch err := store.Integrity(); {
+	case errors.Is(err, bridge.ErrCorrupt):
+		// Running on keeps what can still be read and sent; /-/ready
+		// answers 503 so that an orchestrator sends webhooks elsewhere.
+		log.Error("the outbox file is corrupt (PRAGMA quick_check): /-/ready answers 503 until it is restored from a backup or moved aside",
+			"file", cfg.Storage.Path, "err", err)
+	case err != nil:
+		log.Warn("the outbox file could not be checked", "file", cfg.Storage.Path, "err", err)
+	}
 	var client bridge.Client
 	account := cfg.Gewe.AppID
 	if cfg.DryRun {
-		log.Warn("DRY-RUN MODE: gewe.token is not set, so messages are logged, not sent")
+		log.Warn("DRY-RUN MODE (gewe.dry_run or -dry-run): messages are logged and kept in state dry_run, never sent")
 		client = bridge.DryRun{Log: log}
-		if account == "" {
-			account = "dry-run"
-		}
+		// Whatever gewe.app_id says: a message a crash left pending in a
+		// dry run is then never sent by a later run with a token, which
+		// sends only its own account's messages.
+		account = dryRunAccount
 	} else {
 		gc := gewe.Config{BaseURL: cfg.Gewe.BaseURL, Token: string(cfg.Gewe.Token), AppID: cfg.Gewe.AppID,
 			API: cfg.Gewe.API, Timeout: cfg.Gewe.Timeout.D()}

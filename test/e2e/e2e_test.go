@@ -474,13 +474,15 @@ func TestGeweV2(t *testing.T) {
 	checkWire(t, fake, "/gewe", "v2")
 }
 
-// TestDryRun starts without gewe.token: the bridge says so loudly, logs
-// each message it would send, and sends nothing.
+// TestDryRun starts without gewe.token, in dry-run as chosen with -dry-run:
+// the bridge says so loudly, logs each message it would send, and sends
+// nothing.
 func TestDryRun(t *testing.T) {
 	t.Parallel()
 	fake := newFake(t, true)
 	conf := newConf(fake)
 	conf.Token = ""
+	conf.Flags = []string{"-dry-run"}
 	b := startBridge(t, conf)
 	if !strings.Contains(b.Output(), "DRY-RUN") {
 		t.Errorf("a dry-run start does not say DRY-RUN")
@@ -502,7 +504,8 @@ func TestCLI(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 
-	stdout, stderr, code := runCLI(t, dir, "check", "-config", filepath.Join(repoRoot, "rules.example.yaml"))
+	// With nothing set in the environment, only as a dry run.
+	stdout, stderr, code := runCLI(t, dir, "check", "-dry-run", "-config", filepath.Join(repoRoot, "rules.example.yaml"))
 	if code != 0 || !strings.Contains(stdout, "OK") {
 		t.Errorf("check rules.example.yaml: exit %d\n%s%s", code, stdout, stderr)
 	}

@@ -193,7 +193,9 @@ func fastDelivery() map[string]string {
 // storage path are the harness's.
 type Conf struct {
 	GeweURL  string            // gewe.base_url
-	Token    string            // gewe.token; "" runs in dry-run mode
+	Token    string            // gewe.token; "" needs dry-run (DryRun or Flags -dry-run)
+	DryRun   bool              // gewe.dry_run: true
+	Flags    []string          // more flags for serve, e.g. -dry-run
 	API      string            // gewe.api
 	Timeout  string            // gewe.timeout
 	Delivery map[string]string // delivery: keys
@@ -211,6 +213,9 @@ func (c *Conf) render(listen, storage string) string {
 	fmt.Fprintf(&b, "gewe:\n  base_url: %q\n", c.GeweURL)
 	if c.Token != "" {
 		fmt.Fprintf(&b, "  token: %q\n", c.Token)
+	}
+	if c.DryRun {
+		b.WriteString("  dry_run: true\n")
 	}
 	fmt.Fprintf(&b, "  app_id: %q\n", gewetest.AppID)
 	if c.API != "" {
@@ -311,7 +316,7 @@ func (b *Bridge) Start() {
 }
 
 func (b *Bridge) startOnce(listen string) error {
-	cmd := exec.Command(binPath, "serve", "-config", b.Config)
+	cmd := exec.Command(binPath, append([]string{"serve", "-config", b.Config}, b.conf.Flags...)...)
 	cmd.Dir = b.Dir
 	cmd.Env = cleanEnv()
 	cmd.Stdout, cmd.Stderr = b.out, b.out

@@ -95,6 +95,7 @@ var listByState = map[string]int{
 	bridge.StatePending: rdListPending,
 	bridge.StateSent:    rdListSent,
 	bridge.StateDead:    rdListDead,
+	bridge.StateDryRun:  rdListDryRun,
 }
 
 // Get returns the message and its failed attempts, oldest first.

@@ -94,6 +94,13 @@ DROP TABLE dedup;
 DROP INDEX messages_state;
 CREATE INDEX messages_dead ON messages (id) WHERE state = 'dead';
 `,
+	// 4: messages of a dry run end in their own state, dry_run, never
+	// 'sent'; Prune finds them by age with the finished ones. The state
+	// column is TEXT without a CHECK: only the partial index changes.
+	`
+DROP INDEX messages_done;
+CREATE INDEX messages_done ON messages (updated_at) WHERE state IN ('sent', 'dead', 'dry_run');
+`,
 }
 
 // migrate brings the database to the newest schema version, one transaction
@@ -141,6 +148,7 @@ const (
 	stSent
 	stRetry
 	stDead
+	stDryRun
 	stInsertAttempt
 	stRequeue
 	stPruneSelect
@@ -167,6 +175,7 @@ var writeSQL = [numWriteStmts]string{
 		WHERE id = ?1 AND state = 'pending'`,
 	stDead: `UPDATE messages SET attempts = attempts + 1, last_error = ?2, updated_at = ?3, state = 'dead'
 		WHERE id = ?1 AND state = 'pending'`,
+	stDryRun:        `UPDATE messages SET state = 'dry_run', updated_at = ?2 WHERE id = ?1 AND state = 'pending'`,
 	stInsertAttempt: `INSERT INTO attempts (message, at, error) VALUES (?, ?, ?)`,
 	stRequeue: `UPDATE messages SET state = 'pending', next_at = ?2, updated_at = ?2, sent_at = 0, attempts = 0
 		WHERE id = ?1`,
@@ -174,7 +183,7 @@ var writeSQL = [numWriteStmts]string{
 	// statistics the planner might scan every message instead (it preferred
 	// the since dropped messages_state, which scanned every finished one).
 	stPruneSelect: `SELECT id FROM messages INDEXED BY messages_done
-		WHERE state IN ('sent', 'dead') AND updated_at < ?1 LIMIT ?2`,
+		WHERE state IN ('sent', 'dead', 'dry_run') AND updated_at < ?1 LIMIT ?2`,
 	stPruneAttempts: `DELETE FROM attempts WHERE message = ?`,
 	stPruneMessage:  `DELETE FROM messages WHERE id = ?`,
 	stPruneEvents: `DELETE FROM events WHERE id IN (
@@ -197,6 +206,7 @@ const (
 	rdListPending
 	rdListSent
 	rdListDead
+	rdListDryRun
 	rdGet
 	rdAttempts
 	rdRaw
@@ -231,6 +241,9 @@ var readSQL = [numReadStmts]string{
 		WHERE m.state = 'sent' AND m.id < ?1 ORDER BY m.id DESC LIMIT ?2`,
 	rdListDead: `SELECT ` + queuedCols + ` FROM messages m INDEXED BY messages_dead JOIN events e ON e.id = m.event
 		WHERE m.state = 'dead' AND m.id < ?1 ORDER BY m.id DESC LIMIT ?2`,
+	// Dry runs are for trying a config: few, listed by id like sent ones.
+	rdListDryRun: `SELECT ` + queuedCols + ` FROM messages m NOT INDEXED JOIN events e ON e.id = m.event
+		WHERE m.state = 'dry_run' AND m.id < ?1 ORDER BY m.id DESC LIMIT ?2`,
 	rdGet: `SELECT ` + queuedCols + ` FROM messages m JOIN events e ON e.id = m.event
 		WHERE m.id = ?`,
 	rdAttempts: `SELECT at, error FROM attempts WHERE message = ? ORDER BY id`,

@@ -3,8 +3,10 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -696,4 +698,124 @@ func column(t *testing.T, s *Store, query string) []string {
 	}
 	require.NoError(t, rows.Err())
 	return out
+}
+
+func TestDryRunState(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, Options{})
+	old := t0.Add(-48 * time.Hour)
+	require.NoError(t, s.Accept(ctx, event("ev", "", old, "a", "b", "c", "d"), time.Time{}))
+	all, err := s.List(ctx, bridge.ListFilter{})
+	require.NoError(t, err)
+	id := ids(all) // newest first
+	require.NoError(t, s.Sent(ctx, id[3:4], old))
+	// Only pending messages become dry_run: a sent one stays sent.
+	require.NoError(t, s.DryRun(ctx, []int64{id[0], id[1], id[3]}, old))
+
+	dry, err := s.List(ctx, bridge.ListFilter{State: bridge.StateDryRun})
+	require.NoError(t, err)
+	assert.Equal(t, id[0:2], ids(dry))
+	for _, q := range dry {
+		assert.Equal(t, bridge.StateDryRun, q.State)
+		assert.True(t, q.SentAt.IsZero(), "a dry-run message was never sent")
+	}
+	sent, err := s.List(ctx, bridge.ListFilter{State: bridge.StateSent})
+	require.NoError(t, err)
+	assert.Equal(t, id[3:4], ids(sent))
+	due, err := s.Due(ctx, account, t0, 10)
+	require.NoError(t, err)
+	assert.Equal(t, id[2:3], ids(due), "dry-run messages are never due")
+	_, ok, err := s.NextDue(ctx, account)
+	require.NoError(t, err)
+	assert.True(t, ok)
+
+	// Retention prunes them with the finished messages.
+	n, err := s.Prune(ctx, t0)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n, "2 dry_run and 1 sent")
+}
+
+// A database of schema version 3 (before dry_run) migrates: its finished
+// messages and the new dry_run ones are pruned through messages_done.
+func TestMigrateToDryRunState(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "outbox.db")
+	s, err := Open(path, Options{})
+	require.NoError(t, err)
+	old := t0.Add(-48 * time.Hour)
+	require.NoError(t, s.Accept(ctx, event("ev", "", old, "a", "b"), time.Time{}))
+	all, err := s.List(ctx, bridge.ListFilter{})
+	require.NoError(t, err)
+	require.NoError(t, s.Sent(ctx, ids(all)[1:], old))
+	// Back to version 3 as it was released.
+	_, err = s.w.db.Exec(`DROP INDEX messages_done;
+CREATE INDEX messages_done ON messages (updated_at) WHERE state IN ('sent', 'dead');
+PRAGMA user_version = 3`)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	s, err = Open(path, Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	var version int
+	require.NoError(t, s.rdb.QueryRow("PRAGMA user_version").Scan(&version))
+	assert.Equal(t, 4, version)
+	require.NoError(t, s.DryRun(ctx, ids(all)[:1], old))
+	n, err := s.Prune(ctx, t0)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "the sent message and the dry_run one")
+}
+
+// A page damaged in the middle of the file (the header and the schema
+// intact) is found by Open's integrity check: the store opens, says why,
+// and is not ready. Which page is hit decides whether SQLite reports the
+// damage as rows of quick_check or as the error of the check itself.
+func TestOpenFindsACorruptPage(t *testing.T) {
+	for _, page := range []func(pages int64) int64{
+		func(n int64) int64 { return n / 2 },
+		func(n int64) int64 { return n/2 + 1 },
+	} {
+		ctx := context.Background()
+		path := filepath.Join(t.TempDir(), "outbox.db")
+		s, err := Open(path, Options{})
+		require.NoError(t, err)
+		require.NoError(t, s.Integrity())
+		for i := range 400 {
+			a := event(fmt.Sprint(i), "", t0, "wxid_a", "wxid_b")
+			a.Raw = []byte(strings.Repeat(fmt.Sprintf(`{"alert":%d}`, i), 100))
+			require.NoError(t, s.Accept(ctx, a, time.Time{}))
+		}
+		require.NoError(t, s.Close()) // checkpoints the WAL into the file
+		corruptPage(t, path, page)
+
+		s, err = Open(path, Options{})
+		require.NoError(t, err, "a damaged page in the middle does not keep the store from opening")
+		assert.ErrorIs(t, s.Integrity(), bridge.ErrCorrupt)
+		err = s.Ping(ctx)
+		require.ErrorIs(t, err, bridge.ErrCorrupt)
+		assert.True(t, strings.HasPrefix(err.Error(), "store corrupt: "), err.Error())
+		t.Log(err)
+		require.NoError(t, s.Close())
+	}
+}
+
+// corruptPage writes garbage over one page of the closed database at path:
+// page(number of pages) counted from 0.
+func corruptPage(t *testing.T, path string, page func(pages int64) int64) {
+	t.Helper()
+	var pageSize int64
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	require.NoError(t, db.QueryRow("PRAGMA page_size").Scan(&pageSize))
+	require.NoError(t, db.Close())
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	pages := fi.Size() / pageSize
+	require.Greater(t, pages, int64(20), "a file of many pages")
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	garbage := bytes.Repeat([]byte{0xA5, 0x5A, 0xFF, 0x00}, int(pageSize)/4)
+	_, err = f.WriteAt(garbage, page(pages)*pageSize)
+	require.NoError(t, err)
 }

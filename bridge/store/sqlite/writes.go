@@ -147,6 +147,19 @@ func (s *Store) Dead(ctx context.Context, ids []int64, a bridge.Attempt) error {
 	})
 }
 
+// DryRun marks pending messages logged by a dry run: finished, never sent.
+func (s *Store) DryRun(ctx context.Context, ids []int64, at time.Time) error {
+	updatedAt := encodeTime(at)
+	return s.submit(ctx, func(t *wtx) error {
+		for _, id := range ids {
+			if _, err := t.exec(stDryRun, id, updatedAt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // recordAttempt adds the attempt to the message's history when the Retry or
 // Dead update (res) found it pending.
 func (t *wtx) recordAttempt(res sql.Result, id, at int64, msg string) error {
@@ -177,7 +190,7 @@ func (s *Store) Requeue(ctx context.Context, id int64, now time.Time) error {
 }
 
 // Prune deletes sent messages sent before before, dead messages given up
-// before before, their attempts, and events received before before that
+// and dry-run messages logged before before, their attempts, and events received before before that
 // have no message left (with them go their de-duplication keys). It works in
 // transactions of at most PruneChunk rows of each kind, so webhooks are not
 // held up behind it, and returns how many messages it deleted.
