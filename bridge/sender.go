@@ -381,5 +381,5 @@ func (s *Sender) pauseAccount(now time.Time, err *gewe.Error) {
 		s.pause = min(s.pause*2, maxPause)
 	}
 	s.pauseUntil = now.Add(s.pause)
-	s.log.Error("account paused", "why", err.Kind.String(), "until", s.pauseUntil.Format(time.RFC3339))
+	s.log.Error("account paused", "why", err.Kind.Reason(), "err", err, "until", s.pauseUntil.Format(time.RFC3339))
 }
