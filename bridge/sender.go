@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
@@ -36,6 +37,8 @@ type Sender struct {
 
 	pause      time.Duration // current pause backoff after an account failure
 	pauseUntil time.Time
+	// state is what State reports; the loop writes it, the admin API reads.
+	state atomic.Pointer[SenderState]
 	// unrecorded are messages sent whose record the store refused; they
 	// are skipped until the record is written.
 	unrecorded map[int64]time.Time
@@ -61,6 +64,37 @@ func NewSender(account string, outbox Outbox, client Client, cfg *rules.Config, 
 	}
 }
 
+// SenderState is what a sender is doing, for status pages.
+type SenderState struct {
+	Account     string    `json:"account"`
+	DryRun      bool      `json:"dry_run"`
+	Paused      bool      `json:"paused"`
+	PausedUntil time.Time `json:"paused_until,omitzero"`
+	// PauseReason is short and snake_case (wrong_endpoint, token, offline,
+	// store_unwritable, ...); PauseError is the error that paused it.
+	PauseReason string `json:"pause_reason,omitempty"`
+	PauseError  string `json:"pause_error,omitempty"`
+}
+
+// State says whether the sender is paused, until when and why.
+func (s *Sender) State() SenderState {
+	if st := s.state.Load(); st != nil {
+		if st.Paused && !s.now().Before(st.PausedUntil) {
+			return SenderState{Account: s.Account, DryRun: s.dryRun}
+		}
+		return *st
+	}
+	return SenderState{Account: s.Account, DryRun: s.dryRun}
+}
+
+func (s *Sender) setPaused(until time.Time, reason string, err error) {
+	st := &SenderState{Account: s.Account, DryRun: s.dryRun, Paused: true, PausedUntil: until, PauseReason: reason}
+	if err != nil {
+		st.PauseError = err.Error()
+	}
+	s.state.Store(st)
+}
+
 // Notify wakes the sender: new messages were accepted.
 func (s *Sender) Notify() {
 	select {
@@ -80,6 +114,9 @@ func (s *Sender) Run(ctx context.Context) {
 			continue
 		}
 		s.metrics.paused(s.Account, false)
+		if st := s.state.Load(); st != nil && st.Paused {
+			s.state.Store(nil)
+		}
 		if len(s.unrecorded) > 0 {
 			// Nothing else goes out before these are on record.
 			s.retryRecords(context.WithoutCancel(ctx))
@@ -358,6 +395,7 @@ func (s *Sender) retryRecords(ctx context.Context) {
 func (s *Sender) holdOn(now time.Time) {
 	if until := now.Add(storeTroubleWait); until.After(s.pauseUntil) {
 		s.pauseUntil = until
+		s.setPaused(until, "store_unwritable", nil)
 	}
 }
 
@@ -381,5 +419,6 @@ func (s *Sender) pauseAccount(now time.Time, err *gewe.Error) {
 		s.pause = min(s.pause*2, maxPause)
 	}
 	s.pauseUntil = now.Add(s.pause)
+	s.setPaused(s.pauseUntil, err.Kind.Reason(), err)
 	s.log.Error("account paused", "why", err.Kind.Reason(), "err", err, "until", s.pauseUntil.Format(time.RFC3339))
 }

@@ -380,3 +380,21 @@ rules: [{name: r, to: ["1@chatroom"]}]
 		assert.Empty(t, qs, state)
 	}
 }
+
+// TestSenderStateSaysWhyItIsPaused: a 404 (wrong base_url or api) pauses
+// the account, State says so with the short reason and the error, and the
+// message waits instead of being dead-lettered.
+func TestSenderStateSaysWhyItIsPaused(t *testing.T) {
+	wrong := &gewe.Error{Op: "postText", Kind: gewe.WrongEndpoint, Status: 404, Path: "/v2/api/v2/api/message/postText"}
+	client := &fakeClient{errs: []error{wrong, wrong, wrong, wrong, wrong, wrong, wrong, wrong}}
+	h := startSender(t, testConfig(t, ""), client, "disk full")
+	var st bridge.SenderState
+	require.Eventually(t, func() bool { st = h.sender.State(); return st.Paused }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, "wx_a", st.Account)
+	assert.Equal(t, "wrong_endpoint", st.PauseReason)
+	assert.Contains(t, st.PauseError, "/v2/api/v2/api/message/postText")
+	assert.False(t, st.PausedUntil.IsZero())
+	h.waitState(t, bridge.StatePending, 1)
+	dead, _ := h.store.List(context.Background(), bridge.ListFilter{State: bridge.StateDead})
+	assert.Empty(t, dead, "a wrong endpoint loses nothing")
+}
