@@ -65,16 +65,13 @@ func IsCredentialHeader(name string) bool {
 	return false
 }
 
-// RedactHeaders returns headers with the value of every credential header
-// (IsCredentialHeader, and the extra names given in lower case) replaced
-// by Redacted. headers itself is not changed.
-func RedactHeaders(headers map[string]string, extra ...string) map[string]string {
-	out := make(map[string]string, len(headers))
-	for k, v := range headers {
+// RedactHeaders replaces in headers the value of every credential header
+// (IsCredentialHeader, and the extra names given in lower case) with
+// Redacted.
+func RedactHeaders(headers map[string]string, extra ...string) {
+	for k := range headers {
 		if IsCredentialHeader(k) || slices.Contains(extra, k) {
-			v = Redacted
+			headers[k] = Redacted
 		}
-		out[k] = v
 	}
-	return out
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -140,7 +141,8 @@ func TestRedactHeaders(t *testing.T) {
 		"content-type":        "application/json",
 		"idempotency-key":     "job-7",
 	}
-	out := RedactHeaders(in, "x-my-sig")
+	out := maps.Clone(in)
+	RedactHeaders(out, "x-my-sig")
 	for _, k := range []string{"authorization", "proxy-authorization", "x-hub-signature-256", "x-hub-signature",
 		"x-signature-256", "x-gitlab-token", "x-api-key", "cookie", "x-my-sig"} {
 		assert.Equal(t, Redacted, out[k], k)
@@ -148,5 +150,4 @@ func TestRedactHeaders(t *testing.T) {
 	for _, k := range []string{"x-github-event", "content-type", "idempotency-key"} {
 		assert.Equal(t, in[k], out[k], k)
 	}
-	assert.Equal(t, "Bearer t0ken", in["authorization"], "the input is not changed")
 }

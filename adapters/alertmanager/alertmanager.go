@@ -47,6 +47,15 @@ func New(cfg Config) *Receiver {
 
 var _ adapters.Receiver = (*Receiver)(nil)
 
+// EventLabel is the metric label for the event name: "alert", the only
+// event this receiver makes, or "other".
+func EventLabel(name string) string {
+	if name == "" || name == "alert" {
+		return name
+	}
+	return "other"
+}
+
 // Receive authenticates r, then decodes it.
 func (a *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
 	if err := a.authenticate(r.Header("authorization")); err != nil {
