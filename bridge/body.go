@@ -39,16 +39,19 @@ const (
 // one waiting for room.
 type budget struct {
 	size int64
+	wait time.Duration // how long take waits for room
 	mu   sync.Mutex
 	free int64
 	room chan struct{} // closed (and replaced) when bytes are given back
 }
 
-func newBudget(n int64) *budget { return &budget{size: n, free: n, room: make(chan struct{})} }
+func newBudget(n int64, wait time.Duration) *budget {
+	return &budget{size: n, wait: wait, free: n, room: make(chan struct{})}
+}
 
-// take reserves n bytes, waiting up to wait for them; false when there
-// was no room in time. n must not be more than the size.
-func (b *budget) take(n int64, wait time.Duration) bool {
+// take reserves n bytes, waiting for them; false when there was no room
+// in time. n must not be more than the size.
+func (b *budget) take(n int64) bool {
 	var timeout <-chan time.Time
 	for {
 		b.mu.Lock()
@@ -60,7 +63,7 @@ func (b *budget) take(n int64, wait time.Duration) bool {
 		room := b.room
 		b.mu.Unlock()
 		if timeout == nil {
-			t := time.NewTimer(wait)
+			t := time.NewTimer(b.wait)
 			defer t.Stop()
 			timeout = t.C
 		}
@@ -107,7 +110,7 @@ func (s *Service) readBody(c *fiber.Ctx, limit int64) (body []byte, done func(),
 	// A source may allow more than the whole budget: such a body takes it all.
 	need = min(need, s.bodies.size)
 	if need > smallBody {
-		if !s.bodies.take(need, bodyWait) {
+		if !s.bodies.take(need) {
 			return nil, done, errNoRoom
 		}
 		done = func() { s.bodies.give(need) }

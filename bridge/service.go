@@ -88,7 +88,7 @@ func New(opts Options) (*Service, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Service{opts: opts, log: opts.Logger, bodies: newBudget(bodyBudget)}
+	s := &Service{opts: opts, log: opts.Logger, bodies: newBudget(bodyBudget, bodyWait)}
 	rs := opts.Initial
 	if rs == nil {
 		var probs rules.Problems
