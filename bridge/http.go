@@ -1,11 +1,12 @@
 package bridge
 
 import (
-	"bytes"
 	"context"
-	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
 )
 
 // acceptTimeout bounds how long a webhook waits for its commit; past it the
@@ -21,14 +23,12 @@ import (
 const acceptTimeout = 10 * time.Second
 
 func (s *Service) newApp(cfg *rules.Config) *fiber.App {
-	limit := cfg.Limits.BodyBytes
-	for _, src := range s.state.Load().sources {
-		limit = max(limit, src.limit)
-	}
 	app := fiber.New(fiber.Config{
-		// Fiber answers 413 itself past this; each source's own limit is
-		// checked in the handler.
-		BodyLimit:             int(limit),
+		// Bodies are streamed: a hook reads its own, at most its source's
+		// limit, after routing and the checks on Content-Length (body.go).
+		// Past this, fasthttp no longer reads ahead.
+		StreamRequestBody:     true,
+		BodyLimit:             smallBody,
 		ReadTimeout:           cfg.Server.ReadTimeout.D(),
 		WriteTimeout:          cfg.Server.WriteTimeout.D(),
 		IdleTimeout:           cfg.Server.IdleTimeout.D(),
@@ -36,11 +36,19 @@ func (s *Service) newApp(cfg *rules.Config) *fiber.App {
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler,
 	})
+	// Requests fasthttp cannot parse never reach Fiber; its answer (and
+	// Fiber's) would show the request as read, Authorization included.
+	app.Server().ErrorHandler = parseErrorHandler
+	app.Use(s.recoverPanic)
 	app.Post("/hooks/:source", s.hook)
+	// Nothing below reads a body: the connection of one that sent a body
+	// closes after the answer, as what is left of it is not read.
+	app.Use(closeWithBody)
 	app.Get("/-/healthy", func(c *fiber.Ctx) error { return c.SendString("OK\n") })
 	app.Get("/-/ready", s.ready)
 	if m := s.opts.Metrics; m != nil {
-		app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})))
+		// The adaptor reads the whole body into an http.Request, unbounded.
+		app.Get("/metrics", refuseBody, adaptor.HTTPHandler(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})))
 	}
 	// The admin check is per route: a group on "" would answer 401 to
 	// every unknown path instead of 404.
@@ -52,6 +60,65 @@ func (s *Service) newApp(cfg *rules.Config) *fiber.App {
 	app.Get("/api/v1/traces", s.requireAdmin, s.listTraces)
 	app.Use(func(c *fiber.Ctx) error { return fail(c, fiber.StatusNotFound, "not found") })
 	return app
+}
+
+// recoverPanic answers 500 to a request whose handler panicked, logs the
+// panic with its stack, and keeps the process serving.
+func (s *Service) recoverPanic(c *fiber.Ctx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("a request handler panicked; answered 500", "panic", fmt.Sprint(p),
+				"method", c.Method(), "path", c.Path(), "stack", string(debug.Stack()))
+			c.Context().SetConnectionClose() // what is left of the body is unread
+			err = fail(c, fiber.StatusInternalServerError, "internal error")
+		}
+	}()
+	return c.Next()
+}
+
+// parseErrorHandler answers a request fasthttp could not read with a
+// fixed body that echoes nothing of it. fasthttp closes the connection.
+func parseErrorHandler(ctx *fasthttp.RequestCtx, err error) {
+	code, msg := fiber.StatusBadRequest, "malformed request"
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	switch {
+	case errors.As(err, &small):
+		code, msg = fiber.StatusRequestHeaderFieldsTooLarge, "request headers too large"
+	case errors.As(err, &netErr) && netErr.Timeout(), strings.Contains(err.Error(), "timeout"):
+		code, msg = fiber.StatusRequestTimeout, "request timeout"
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		code, msg = fiber.StatusRequestEntityTooLarge, "body too large"
+	}
+	ctx.Response.Reset()
+	ctx.SetStatusCode(code)
+	ctx.SetContentType(fiber.MIMEApplicationJSON)
+	ctx.SetBodyString(`{"error":"` + msg + `"}`)
+}
+
+// closeWithBody closes the connection after the answer to a request with
+// a body its handler does not read (the rest of it would be read as the
+// next request).
+func closeWithBody(c *fiber.Ctx) error {
+	if hasBody(c) {
+		c.Context().SetConnectionClose()
+	}
+	return c.Next()
+}
+
+// hasBody: a Content-Length above 0, or chunked (-1). fasthttp reads no
+// body without either (-2).
+func hasBody(c *fiber.Ctx) bool {
+	n := c.Request().Header.ContentLength()
+	return n > 0 || n == -1
+}
+
+// refuseBody answers 413 to a request with a body, unread.
+func refuseBody(c *fiber.Ctx) error {
+	if hasBody(c) {
+		return fail(c, fiber.StatusRequestEntityTooLarge, "this endpoint takes no body")
+	}
+	return c.Next()
 }
 
 // errorHandler answers JSON and never shows internals.
@@ -81,26 +148,33 @@ func (s *Service) hook(c *fiber.Ctx) error {
 	name := c.Params("source")
 	src, ok := st.sources[name]
 	if !ok {
+		c.Context().SetConnectionClose() // its body is not read
 		return fail(c, fiber.StatusNotFound, "unknown source")
 	}
 	if s.closing.Load() {
+		c.Context().SetConnectionClose()
 		s.opts.Metrics.webhook(src.name, "", fiber.StatusServiceUnavailable)
 		return fail(c, fiber.StatusServiceUnavailable, "shutting down")
 	}
-	req, err := readRequest(c, src)
+	req, done, err := s.readRequest(c, src)
+	defer done()
 	if err != nil {
+		c.Context().SetConnectionClose() // the body is unread, or read in part
 		return s.refuse(c, src, err)
 	}
 	ev, err := src.recv.Receive(req)
 	if err != nil {
 		return s.refuse(c, src, err)
 	}
+	// Templates, traces and answers see no credential.
+	adapters.RedactHeaders(ev.Headers, src.credentialHeader)
+	label := src.label(ev.Event)
 	// Built only for a line that is logged: With formats its fields at once,
 	// and at the default level the accepted webhook logs nothing.
 	log := func() *slog.Logger { return s.log.With("source", src.name, "event", ev.Event, "delivery", ev.ID) }
 	if c.QueryBool("dry_run") {
 		tr := st.rules.Trace(ev)
-		s.opts.Metrics.webhook(src.name, ev.Event, fiber.StatusOK)
+		s.opts.Metrics.webhook(src.name, label, fiber.StatusOK)
 		return c.JSON(tr)
 	}
 	res := st.rules.Route(ev)
@@ -108,7 +182,7 @@ func (s *Service) hook(c *fiber.Ctx) error {
 	s.traces.add(ev, res, s.opts.Now())
 	if len(res.Messages) == 0 {
 		log().Info("webhook accepted; no rule produced a message", "matched", res.Matched)
-		s.opts.Metrics.webhook(src.name, ev.Event, fiber.StatusAccepted)
+		s.opts.Metrics.webhook(src.name, label, fiber.StatusAccepted)
 		return c.Status(fiber.StatusAccepted).JSON(accepted(ev.ID, res, 0))
 	}
 	now := s.opts.Now()
@@ -123,16 +197,16 @@ func (s *Service) hook(c *fiber.Ctx) error {
 	case errors.Is(err, ErrDuplicate):
 		log().Info("duplicate delivery; nothing sent", "dedup_key", ev.DedupKey)
 		s.opts.Metrics.duplicate()
-		s.opts.Metrics.webhook(src.name, ev.Event, fiber.StatusOK)
+		s.opts.Metrics.webhook(src.name, label, fiber.StatusOK)
 		return c.JSON(fiber.Map{"id": ev.ID, "duplicate": true})
 	case err != nil:
 		log().Error("could not store the webhook's messages; answering 503 so the sender retries", "err", err)
-		s.opts.Metrics.webhook(src.name, ev.Event, fiber.StatusServiceUnavailable)
+		s.opts.Metrics.webhook(src.name, label, fiber.StatusServiceUnavailable)
 		return fail(c, fiber.StatusServiceUnavailable, "cannot accept now, retry later")
 	}
 	s.sender.Notify()
 	s.opts.Metrics.accepted(len(res.Messages))
-	s.opts.Metrics.webhook(src.name, ev.Event, fiber.StatusAccepted)
+	s.opts.Metrics.webhook(src.name, label, fiber.StatusAccepted)
 	if s.log.Enabled(ctx, slog.LevelInfo) {
 		log().Info("webhook accepted", "matched", res.Matched, "queued", len(res.Messages))
 	}
@@ -155,6 +229,13 @@ func accepted(id string, res *rules.Result, queued int) acceptedAnswer {
 }
 
 func (s *Service) refuse(c *fiber.Ctx, src *source, err error) error {
+	if errors.Is(err, errNoRoom) {
+		s.opts.Metrics.webhook(src.name, "", fiber.StatusServiceUnavailable)
+		s.log.Warn("webhook refused: too many large bodies in flight; answered 503 so the sender retries",
+			"source", src.name, "bytes", c.Request().Header.ContentLength(), "remote", c.IP())
+		c.Set(fiber.HeaderRetryAfter, retryAfter)
+		return fail(c, fiber.StatusServiceUnavailable, "too busy, retry later")
+	}
 	code := adapters.StatusOf(err)
 	s.opts.Metrics.webhook(src.name, "", code)
 	s.log.Warn("webhook refused", "source", src.name, "code", code, "err", err,
@@ -171,16 +252,15 @@ func (s *Service) observeRoute(log func() *slog.Logger, res *rules.Result) {
 	s.opts.Metrics.routed(res.Matched, errs)
 }
 
-// readRequest copies what the adapters need out of Fiber's reused
-// buffers. It reads the raw body: c.Body() would inflate a compressed
-// body without a limit.
-func readRequest(c *fiber.Ctx, src *source) (*adapters.Request, error) {
+// readRequest reads the body (readBody) and copies the headers out of
+// Fiber's reused buffers. done gives back the body's room in the budget.
+func (s *Service) readRequest(c *fiber.Ctx, src *source) (req *adapters.Request, done func(), err error) {
 	if enc := strings.ToLower(strings.TrimSpace(c.Get(fiber.HeaderContentEncoding))); enc != "" && enc != "identity" {
-		return nil, adapters.Errorf(adapters.Unsupported, "Content-Encoding %q is not accepted: send the body uncompressed", enc)
+		return nil, func() {}, adapters.Errorf(adapters.Unsupported, "Content-Encoding %.32q is not accepted: send the body uncompressed", enc)
 	}
-	body := c.Request().Body()
-	if int64(len(body)) > src.limit {
-		return nil, adapters.Errorf(adapters.TooLarge, "body is %d bytes; the limit for this source is %d", len(body), src.limit)
+	body, done, err := s.readBody(c, src.limit)
+	if err != nil {
+		return nil, done, err
 	}
 	ct := strings.ToLower(strings.TrimSpace(c.Get(fiber.HeaderContentType)))
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
@@ -190,7 +270,7 @@ func readRequest(c *fiber.Ctx, src *source) (*adapters.Request, error) {
 	c.Request().Header.VisitAll(func(k, v []byte) {
 		headers[strings.ToLower(string(k))] = string(v)
 	})
-	return &adapters.Request{Source: src.name, ContentType: ct, Headers: headers, Body: bytes.Clone(body)}, nil
+	return &adapters.Request{Source: src.name, ContentType: ct, Headers: headers, Body: body}, done, nil
 }
 
 func (s *Service) ready(c *fiber.Ctx) error {
@@ -216,8 +296,7 @@ func (s *Service) requireAdmin(c *fiber.Ctx) error {
 	if token == "" {
 		return fail(c, fiber.StatusForbidden, "the admin API is off: set server.admin_token")
 	}
-	got, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+	if !adapters.BearerOK(c.Get(fiber.HeaderAuthorization), token) {
 		return fail(c, fiber.StatusUnauthorized, "missing or wrong admin token")
 	}
 	return c.Next()

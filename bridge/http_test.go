@@ -10,11 +10,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,6 +98,30 @@ func amRequest(body []byte, mutate func(*http.Request)) *http.Request {
 	return r
 }
 
+// smallRequest is a webhook to the generic source "small" (limit 1024).
+func smallRequest(body []byte, mutate func(*http.Request)) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/hooks/small", bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Authorization", "Bearer "+amToken)
+	if mutate != nil {
+		mutate(r)
+	}
+	return r
+}
+
+// dryRun makes r a ?dry_run=true request.
+func dryRun(r *http.Request) {
+	r.URL.RawQuery = "dry_run=true"
+	r.RequestURI = r.URL.RequestURI()
+}
+
+// chunked makes r send its body chunked. (app.Test adds a Content-Length
+// to a request without one; Transfer-Encoding wins over it.)
+func chunked(r *http.Request) {
+	r.TransferEncoding = []string{"chunked"}
+	r.Header.Set("Content-Length", "0")
+}
+
 func gzipped(b []byte) []byte {
 	var buf bytes.Buffer
 	w := gzip.NewWriter(&buf)
@@ -158,14 +186,33 @@ func TestHostileRequests(t *testing.T) {
 				r.Header.Add("X-Flood", strings.Repeat("x", 64))
 			}
 		}), 431},
+		{"invalid UTF-8 X-Event", smallRequest([]byte(`{}`), func(r *http.Request) { r.Header.Set("X-Event", "\xff") }), 400},
+		{"invalid UTF-8 X-Event, dry run", smallRequest([]byte(`{}`), func(r *http.Request) {
+			r.Header.Set("X-Event", "\xff")
+			dryRun(r)
+		}), 400},
+		{"invalid UTF-8 X-GitHub-Event", githubRequest(valid, func(r *http.Request) { r.Header.Set("X-GitHub-Event", "push\xfe") }), 400},
+		{"invalid UTF-8 X-GitHub-Event, dry run", githubRequest(valid, func(r *http.Request) {
+			r.Header.Set("X-GitHub-Event", "\xc3\x28")
+			dryRun(r)
+		}), 400},
+		{"1 KB X-Event", smallRequest([]byte(`{}`), func(r *http.Request) { r.Header.Set("X-Event", strings.Repeat("e", 1024)) }), 400},
+		{"X-Event with spaces", smallRequest([]byte(`{}`), func(r *http.Request) { r.Header.Set("X-Event", "a b") }), 400},
+		{"chunked body over the limit", smallRequest(bytes.Repeat([]byte(" "), 4096), chunked), 413},
+		{"chunked body to an unknown source", httptest.NewRequest(http.MethodPost, "/hooks/nope", bytes.NewReader(bytes.Repeat([]byte(" "), 1<<20))), 404},
+		{"body to /metrics", httptest.NewRequest(http.MethodGet, "/metrics", bytes.NewReader(am)), 413},
 		{"admin API without token", httptest.NewRequest(http.MethodGet, "/api/v1/messages", nil), 401},
+		{"admin API, token of another length", httptestRequest(http.MethodGet, "/api/v1/messages", "Bearer "+admin+"x"), 401},
+		{"admin API, token without scheme", httptestRequest(http.MethodGet, "/api/v1/messages", admin), 401},
+		{"admin API, empty bearer", httptestRequest(http.MethodGet, "/api/v1/messages", "Bearer "), 401},
 		{"admin API with a source's token", func() *http.Request {
 			r := httptest.NewRequest(http.MethodPost, "/-/reload", nil)
 			r.Header.Set("Authorization", "Bearer "+amToken)
 			return r
 		}(), 401},
 	}
-	svc, store := newService(t)
+	// With metrics: a bad label value panics in them.
+	svc, store := newServiceWith(t, func(o *bridge.Options) { o.Metrics = bridge.NewMetrics() })
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, err := svc.App().Test(tt.req, -1)
@@ -257,4 +304,208 @@ func TestCommitFailureAnswers503(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	body, _ := io.ReadAll(resp.Body)
 	assert.NotContains(t, string(body), "disk I/O", "internals are not shown to the sender")
+}
+
+// panickingOutbox panics in its first commit, as a bug would.
+type panickingOutbox struct {
+	bridge.Outbox
+	panicked *atomic.Bool
+}
+
+func (o panickingOutbox) Accept(ctx context.Context, a *bridge.Accepted, since time.Time) error {
+	if !o.panicked.Swap(true) {
+		panic("bug in the outbox")
+	}
+	return o.Outbox.Accept(ctx, a, since)
+}
+
+// TestPanicAnswers500AndServiceLives: a handler that panics answers 500
+// JSON, is logged with its stack at error level, and the next request is
+// served.
+func TestPanicAnswers500AndServiceLives(t *testing.T) {
+	var logs syncBuffer
+	svc, _ := newServiceWith(t, func(o *bridge.Options) {
+		o.Outbox = panickingOutbox{o.Outbox, new(atomic.Bool)}
+		o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	})
+	body := []byte(`{"version":"4","status":"firing","alerts":[]}`)
+	resp, err := svc.App().Test(amRequest(body, nil), -1)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	var answer map[string]any
+	require.NoError(t, decodeJSON(resp.Body, &answer))
+	assert.Equal(t, "internal error", answer["error"])
+	assert.Contains(t, logs.String(), `"level":"ERROR"`)
+	assert.Contains(t, logs.String(), "bug in the outbox")
+	assert.Contains(t, logs.String(), "goroutine ", "the stack is logged")
+
+	resp, err = svc.App().Test(amRequest(body, nil), -1)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusAccepted, resp.StatusCode, "the next request is served")
+}
+
+// TestEventLabelsAreBounded: a sender choosing event names cannot make a
+// metric series per request; the name itself is still in the answers.
+func TestEventLabelsAreBounded(t *testing.T) {
+	svc, _ := newServiceWith(t, func(o *bridge.Options) { o.Metrics = bridge.NewMetrics() })
+	valid := []byte(`{"ref":"refs/heads/main","repository":{"full_name":"a/b"},"sender":{"login":"x"}}`)
+	for i := 0; i < 1000; i++ {
+		event := fmt.Sprintf("deploy-%d", i)
+		resp, err := svc.App().Test(smallRequest([]byte(`{}`), func(r *http.Request) {
+			r.Header.Set("X-Event", event)
+			dryRun(r)
+		}), -1)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var tr rules.Trace
+		require.NoError(t, decodeJSON(resp.Body, &tr))
+		require.Equal(t, event, tr.Event, "the real name is kept in the trace")
+		resp, err = svc.App().Test(githubRequest(valid, func(r *http.Request) {
+			r.Header.Set("X-GitHub-Event", event)
+			dryRun(r)
+		}), -1)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+	resp, err := svc.App().Test(githubRequest(valid, dryRun), -1)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	resp, err = svc.App().Test(httptestRequest(http.MethodGet, "/metrics", ""), -1)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	var series []string
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "gewe_bridge_webhooks_received_total{") {
+			series = append(series, line)
+		}
+	}
+	assert.ElementsMatch(t, []string{
+		`gewe_bridge_webhooks_received_total{code="200",event="other",source="small"} 1000`,
+		`gewe_bridge_webhooks_received_total{code="200",event="other",source="github"} 1000`,
+		`gewe_bridge_webhooks_received_total{code="200",event="push",source="github"} 1`,
+	}, series)
+	assert.Less(t, len(body), 64<<10, "/metrics stays small")
+}
+
+// TestMalformedRequestEchoesNothing: a request fasthttp cannot parse gets
+// a fixed answer, not the request (Authorization included) echoed back.
+func TestMalformedRequestEchoesNothing(t *testing.T) {
+	svc, _ := newService(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go svc.App().Listener(ln)
+	t.Cleanup(func() { svc.App().Shutdown() })
+	for _, req := range []string{
+		"POST /hooks/alertmanager HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + amToken + "\r\nBad Header: x\r\n\r\n",
+		"POST /hooks/alertmanager HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + amToken + "\r\nContent-Length: abc\r\n\r\n",
+	} {
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		_, err = conn.Write([]byte(req))
+		require.NoError(t, err)
+		answer, _ := io.ReadAll(conn)
+		conn.Close()
+		assert.Contains(t, string(answer), "HTTP/1.1 400", "%q", req)
+		assert.Contains(t, string(answer), `{"error":"malformed request"}`)
+		assert.NotContains(t, string(answer), amToken)
+		assert.NotContains(t, string(answer), "Authorization")
+	}
+}
+
+func TestAdminTokenCheck(t *testing.T) {
+	svc, _ := newService(t)
+	for auth, want := range map[string]int{
+		"Bearer " + admin:         200,
+		"bearer " + admin:         200,
+		"BEARER " + admin:         200,
+		"Bearer  " + admin + " ":  200,
+		"Bearer " + admin[:5]:     401,
+		"Bearer " + admin + admin: 401,
+		"Basic " + admin:          401,
+		"Bearer " + amToken:       401,
+		"":                        401,
+	} {
+		resp, err := svc.App().Test(httptestRequest(http.MethodGet, "/api/v1/status", auth), -1)
+		require.NoError(t, err)
+		assert.Equal(t, want, resp.StatusCode, "%q", auth)
+	}
+}
+
+// TestCredentialsAreRedacted: templates, dry-run answers and traces see
+// no credential header, whatever prints them.
+func TestCredentialsAreRedacted(t *testing.T) {
+	const config = `
+gewe: {token: gewe-token, base_url: "http://127.0.0.1:1", app_id: wx_a}
+server: {admin_token: ` + admin + `}
+sources:
+  github: {type: github, secret: "` + ghSecret + `"}
+  alertmanager: {type: alertmanager, bearer_token: ` + amToken + `}
+  signed: {type: generic, secret: "` + ghSecret + `", hmac_header: X-Webhook-Sig}
+contacts:
+  ops: {wxid: "1@chatroom"}
+templates:
+  dump: "{{ .headers }} {{ .headers.authorization }}"
+rules:
+  - {name: all, to: [ops], template: dump}
+`
+	svc, _ := newServiceWith(t, func(o *bridge.Options) {
+		o.Load = func() (*rules.Ruleset, rules.Problems) {
+			return rules.Load([]byte(config), "test.yaml", func(string) string { return "" })
+		}
+	})
+	am := []byte(`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"A"}}]}`)
+	body := []byte(`{"a":1}`)
+	signed := httptest.NewRequest(http.MethodPost, "/hooks/signed", bytes.NewReader(body))
+	signed.Header.Set("Content-Type", "application/json")
+	signed.Header.Set("X-Webhook-Sig", sign(body))
+	signed.Header.Set("X-Api-Key", "api-key-0001")
+	var answers []string
+	for _, r := range []*http.Request{amRequest(am, dryRun), githubRequest(body, dryRun), signed, amRequest(am, nil)} {
+		if r == signed {
+			dryRun(r)
+		}
+		resp, err := svc.App().Test(r, -1)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		require.Equal(t, 2, resp.StatusCode/100, "%s", b)
+		answers = append(answers, string(b))
+	}
+	resp, err := svc.App().Test(httptestRequest(http.MethodGet, "/api/v1/traces", "Bearer "+admin), -1)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	answers = append(answers, string(b))
+	for _, a := range answers {
+		assert.NotContains(t, a, amToken)
+		assert.NotContains(t, a, sign(body)[7:])
+		assert.NotContains(t, a, "api-key-0001")
+	}
+	assert.Contains(t, answers[0], "[redacted]", "the template printed the header, redacted: %s", answers[0])
+}
+
+func TestChunkedBodyWithinTheLimitIsAccepted(t *testing.T) {
+	svc, _ := newService(t)
+	resp, err := svc.App().Test(smallRequest([]byte(`{"a":"`+strings.Repeat("x", 900)+`"}`), chunked), -1)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	assert.Equal(t, http.StatusAccepted, resp.StatusCode, "%s", b)
+}
+
+// syncBuffer is a log destination safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

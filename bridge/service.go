@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,7 @@ type Service struct {
 	sender  *Sender
 	app     *fiber.App
 	traces  *traceLog
+	bodies  *budget // the room request bodies may take (body.go)
 	closing atomic.Bool
 	// inflight counts webhooks being handled, so that a shutdown waits
 	// for their commits and answers, and for nothing else.
@@ -64,6 +66,12 @@ type source struct {
 	typ   string
 	recv  adapters.Receiver
 	limit int64
+	// label is the event's metric label: known names only, so that
+	// senders cannot make a series per request.
+	label func(event string) string
+	// credentialHeader is the source's own signature header (lower case),
+	// redacted with the usual ones before rules and traces see headers.
+	credentialHeader string
 }
 
 type reloadStatus struct {
@@ -80,7 +88,7 @@ func New(opts Options) (*Service, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Service{opts: opts, log: opts.Logger}
+	s := &Service{opts: opts, log: opts.Logger, bodies: newBudget(bodyBudget, bodyWait)}
 	rs := opts.Initial
 	if rs == nil {
 		var probs rules.Problems
@@ -130,7 +138,9 @@ func (s *Service) install(rs *rules.Ruleset) {
 		case "github":
 			src.recv = github.New(github.Config{Secret: string(sc.Secret)})
 			src.limit = cfg.Limits.GitHubBody
+			src.label = github.EventLabel
 		case "alertmanager":
+			src.label = alertmanager.EventLabel
 			c := alertmanager.Config{BearerToken: string(sc.BearerToken)}
 			if sc.BasicAuth != nil {
 				c.BasicAuth = &alertmanager.BasicAuth{Username: sc.BasicAuth.Username, Password: string(sc.BasicAuth.Password)}
@@ -138,6 +148,8 @@ func (s *Service) install(rs *rules.Ruleset) {
 			src.recv = alertmanager.New(c)
 		default:
 			src.recv = generic.New(generic.Config{BearerToken: string(sc.BearerToken), HMACSecret: string(sc.Secret), HMACHeader: sc.HMACHeader})
+			src.label = generic.EventLabel
+			src.credentialHeader = strings.ToLower(sc.HMACHeader)
 		}
 		if sc.BodyBytes > 0 {
 			src.limit = sc.BodyBytes

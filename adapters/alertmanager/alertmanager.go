@@ -5,7 +5,6 @@ package alertmanager
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -47,6 +46,15 @@ func New(cfg Config) *Receiver {
 }
 
 var _ adapters.Receiver = (*Receiver)(nil)
+
+// EventLabel is the metric label for the event name: "alert", the only
+// event this receiver makes, or "other".
+func EventLabel(name string) string {
+	if name == "" || name == "alert" {
+		return name
+	}
+	return "other"
+}
 
 // Receive authenticates r, then decodes it.
 func (a *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
@@ -111,11 +119,11 @@ func (a *Receiver) authenticate(header string) error {
 	if header == "" {
 		return adapters.Errorf(adapters.Unauthorized, "missing Authorization header")
 	}
-	scheme, cred, _ := strings.Cut(header, " ")
+	scheme, cred, _ := strings.Cut(strings.TrimSpace(header), " ")
 	cred = strings.TrimSpace(cred)
 	switch {
 	case a.token != "" && strings.EqualFold(scheme, "bearer"):
-		if equal(cred, a.token) {
+		if adapters.BearerOK(header, a.token) {
 			return nil
 		}
 	case a.basic != nil && strings.EqualFold(scheme, "basic"):
@@ -125,18 +133,13 @@ func (a *Receiver) authenticate(header string) error {
 		}
 		user, pass, _ := strings.Cut(string(raw), ":")
 		// Both comparisons always run: which one failed takes no longer.
-		userOK := equal(user, a.basic.Username)
-		passOK := equal(pass, a.basic.Password)
+		userOK := adapters.SecretEqual(user, a.basic.Username)
+		passOK := adapters.SecretEqual(pass, a.basic.Password)
 		if userOK && passOK {
 			return nil
 		}
 	}
 	return adapters.Errorf(adapters.Unauthorized, "invalid credentials")
-}
-
-func equal(got, want string) bool {
-	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
-	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
 }
 
 // dedupKey identifies one notification: the same group, status, alerts

@@ -3,15 +3,21 @@
 package generic
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"strings"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 )
+
+// EventLabel is the metric label for a generic event name: a generic
+// sender's names are not known in advance, so every name is "other" and a
+// sender cannot make a series per request; "" (no X-Event) stays "".
+func EventLabel(name string) string {
+	if name == "" {
+		return ""
+	}
+	return "other"
+}
 
 // DefaultHMACHeader carries the signature when Config.HMACHeader is empty.
 const DefaultHMACHeader = "X-Signature-256"
@@ -54,6 +60,10 @@ func (g *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
 	if err := g.authenticate(r); err != nil {
 		return nil, err
 	}
+	event := strings.TrimSpace(r.Header("x-event"))
+	if err := adapters.EventName("X-Event", event); err != nil {
+		return nil, err
+	}
 	payload, err := adapters.DecodeJSONBody(r)
 	if err != nil {
 		return nil, err
@@ -61,7 +71,7 @@ func (g *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
 	ev := &rules.Event{
 		Source:  r.Source,
 		Type:    "generic",
-		Event:   strings.TrimSpace(r.Header("x-event")),
+		Event:   event,
 		Payload: payload,
 		Headers: r.Headers,
 		Raw:     r.Body,
@@ -88,40 +98,16 @@ func (g *Receiver) authenticate(r *adapters.Request) error {
 	}
 	auth := r.Header("authorization")
 	sig := strings.TrimSpace(r.Header(g.header))
-	if g.token != "" && auth != "" && g.bearerOK(auth) {
+	if g.token != "" && auth != "" && adapters.BearerOK(auth, g.token) {
 		return nil
 	}
-	if len(g.secret) != 0 && sig != "" && g.signatureOK(sig, r.Body) {
+	if len(g.secret) != 0 && sig != "" && adapters.CheckSignature(g.headerName, sig, g.secret, r.Body) == nil {
 		return nil
 	}
 	if (g.token == "" || auth == "") && (len(g.secret) == 0 || sig == "") {
 		return adapters.Errorf(adapters.Unauthorized, "missing credentials: expected %s", g.expected())
 	}
 	return adapters.Errorf(adapters.Unauthorized, "invalid credentials")
-}
-
-func (g *Receiver) bearerOK(auth string) bool {
-	scheme, token, _ := strings.Cut(auth, " ")
-	if !strings.EqualFold(scheme, "bearer") {
-		return false
-	}
-	// Hashing both sides first makes the comparison length-independent.
-	got, want := sha256.Sum256([]byte(strings.TrimSpace(token))), sha256.Sum256([]byte(g.token))
-	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
-}
-
-func (g *Receiver) signatureOK(sig string, body []byte) bool {
-	hexSig, ok := strings.CutPrefix(sig, "sha256=")
-	if !ok {
-		return false
-	}
-	got, err := hex.DecodeString(hexSig)
-	if err != nil {
-		return false
-	}
-	mac := hmac.New(sha256.New, g.secret)
-	mac.Write(body)
-	return hmac.Equal(got, mac.Sum(nil))
 }
 
 // expected names the credentials this receiver takes, for the message a

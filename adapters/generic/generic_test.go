@@ -54,6 +54,29 @@ func TestReceive(t *testing.T) {
 	assert.Empty(t, ev.Repo, "generic reads no sender-specific fields")
 }
 
+func TestEventNames(t *testing.T) {
+	body := []byte(`{}`)
+	for _, tt := range []struct {
+		event string
+		ok    bool
+	}{
+		{"", true}, {"deploy", true}, {"  deploy.finished ", true}, {"ci:build/step-2", true},
+		{"\xff", false}, {"deploy\xfe", false}, {strings.Repeat("e", 65), false},
+		{"deploy now", false}, {"a\x00", false}, {"部署", false},
+	} {
+		ev, err := New(Config{}).Receive(request(body, map[string]string{"x-event": tt.event}))
+		if tt.ok {
+			require.NoError(t, err, "%q", tt.event)
+			assert.Equal(t, strings.TrimSpace(tt.event), ev.Event)
+			continue
+		}
+		e := requireKind(t, err, adapters.Malformed)
+		assert.Contains(t, e.Msg, "X-Event")
+	}
+	assert.Equal(t, "", EventLabel(""))
+	assert.Equal(t, "other", EventLabel("deploy"))
+}
+
 func TestIDs(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -183,6 +206,7 @@ func FuzzGenericReceive(f *testing.F) {
 	f.Add(fixtures.Read(f, "github/push.json"), "", "sha256=00")
 	f.Add([]byte(`{"a":[1,2.5,-3e400]}`), "application/json", "sha256=zz")
 	f.Add([]byte(`[]`), "text/plain", "")
+	f.Add([]byte(`{}`), "application/json", "\xff")
 
 	const secret = "k"
 	open := New(Config{})
@@ -194,7 +218,7 @@ func FuzzGenericReceive(f *testing.F) {
 		}{{open, signature}, {guarded, signature}, {guarded, sign(secret, body)}} {
 			ev, err := r.g.Receive(&adapters.Request{
 				ContentType: contentType,
-				Headers:     map[string]string{"x-signature-256": r.sig, "idempotency-key": signature},
+				Headers:     map[string]string{"x-signature-256": r.sig, "idempotency-key": signature, "x-event": signature},
 				Body:        body,
 			})
 			if err != nil {
@@ -206,6 +230,9 @@ func FuzzGenericReceive(f *testing.F) {
 			}
 			if ev == nil || ev.Type != "generic" || ev.ID == "" || ev.Payload == nil {
 				t.Fatalf("incomplete event %+v", ev)
+			}
+			if err := adapters.EventName("X-Event", ev.Event); err != nil {
+				t.Fatalf("event name %q accepted: %v", ev.Event, err)
 			}
 		}
 	})

@@ -4,9 +4,6 @@
 package github
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/url"
 	"strings"
 
@@ -35,7 +32,6 @@ var _ adapters.Receiver = (*Receiver)(nil)
 
 const (
 	signatureHeader = "x-hub-signature-256"
-	signaturePrefix = "sha256="
 	eventHeader     = "x-github-event"
 	deliveryHeader  = "x-github-delivery"
 )
@@ -50,6 +46,9 @@ func (g *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
 	name := strings.TrimSpace(r.Header(eventHeader))
 	if name == "" {
 		return nil, adapters.Errorf(adapters.Malformed, "missing X-GitHub-Event header")
+	}
+	if err := adapters.EventName("X-GitHub-Event", name); err != nil {
+		return nil, err
 	}
 	payload, err := decode(r)
 	if err != nil {
@@ -97,20 +96,7 @@ func (g *Receiver) verify(r *adapters.Request) error {
 		}
 		return adapters.Errorf(adapters.Unauthorized, "missing X-Hub-Signature-256 header")
 	}
-	hexSig, ok := strings.CutPrefix(sig, signaturePrefix)
-	if !ok {
-		return adapters.Errorf(adapters.Unauthorized, "X-Hub-Signature-256 must start with sha256=")
-	}
-	got, err := hex.DecodeString(hexSig)
-	if err != nil || len(got) != sha256.Size {
-		return adapters.Errorf(adapters.Unauthorized, "malformed X-Hub-Signature-256 header")
-	}
-	mac := hmac.New(sha256.New, g.secret)
-	mac.Write(r.Body)
-	if !hmac.Equal(got, mac.Sum(nil)) {
-		return adapters.Errorf(adapters.Unauthorized, "X-Hub-Signature-256 does not match the body")
-	}
-	return nil
+	return adapters.CheckSignature("X-Hub-Signature-256", sig, g.secret, r.Body)
 }
 
 // decode reads the payload: the body itself for JSON, the payload field

@@ -221,6 +221,14 @@ func TestHeaders(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEqual(t, ev.ID, ev2.ID)
 
+	for _, name := range []string{"\xff", "push\xfe", strings.Repeat("p", 65), "push event", "push\r\nx: 1", "{{.headers}}"} {
+		r = request("push", body)
+		r.Headers["x-github-event"] = name
+		_, err = New(Config{Secret: secret}).Receive(r)
+		e := requireKind(t, err, adapters.Malformed)
+		assert.Contains(t, e.Msg, "X-GitHub-Event", "%q", name)
+	}
+
 	// Gitea and Forgejo send the GitHub headers next to their own.
 	r = request("push", body)
 	r.Headers["x-gitea-event"] = "push"
@@ -265,6 +273,8 @@ func FuzzGitHubReceive(f *testing.F) {
 	}
 	f.Add([]byte(`{"ref":"v1","ref_type":"tag"}`), "application/json", "create", "sha1=00")
 	f.Add([]byte(`[`), "text/plain", "", "sha256=zz")
+	f.Add([]byte(`{}`), "application/json", "\xff", "")
+	f.Add([]byte(`{}`), "application/json", strings.Repeat("x", 100), "")
 
 	g := New(Config{Secret: secret})
 	f.Fuzz(func(t *testing.T, body []byte, contentType, event, signature string) {
@@ -280,6 +290,12 @@ func FuzzGitHubReceive(f *testing.F) {
 			if ev == nil || ev.Type != "github" || ev.ID == "" || ev.Payload == nil {
 				t.Fatalf("incomplete event %+v", ev)
 			}
+			if err := adapters.EventName("X-GitHub-Event", ev.Event); err != nil || ev.Event == "" {
+				t.Fatalf("event name %q accepted: %v", ev.Event, err)
+			}
+			if l := EventLabel(ev.Event); l != ev.Event && l != "other" {
+				t.Fatalf("label %q for event %q", l, ev.Event)
+			}
 		}
 		r := &adapters.Request{
 			ContentType: contentType,
@@ -294,6 +310,15 @@ func FuzzGitHubReceive(f *testing.F) {
 		}
 		check(r) // as sent: exercises the signature check
 	})
+}
+
+func TestEventLabel(t *testing.T) {
+	for name, want := range map[string]string{
+		"push": "push", "pull_request": "pull_request", "workflow_run": "workflow_run", "ping": "ping",
+		"": "", "pushh": "other", "Push": "other", "x-1": "other",
+	} {
+		assert.Equal(t, want, EventLabel(name), "%q", name)
+	}
 }
 
 // BenchmarkReceive verifies the signature of and decodes a signed

@@ -405,6 +405,29 @@ func (b *Bridge) Kill() {
 	fmt.Fprintf(b.out, "=== e2e: killed with SIGKILL\n")
 }
 
+// PeakRSS is the running process's peak resident set size in bytes
+// (VmHWM in /proc/<pid>/status), or 0 where there is no /proc.
+func (b *Bridge) PeakRSS(t testing.TB) int64 {
+	t.Helper()
+	b.mu.Lock()
+	pid := b.cmd.Process.Pid
+	b.mu.Unlock()
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatalf("VmHWM %q: %v", v, err)
+			}
+			return kb << 10
+		}
+	}
+	return 0
+}
+
 // Output is everything the process (and its earlier runs) wrote.
 func (b *Bridge) Output() string { return b.out.String() }
 
