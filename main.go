@@ -225,6 +225,7 @@ func serveCmd(c *cli, stderr io.Writer) int {
 	serve.TuneGC()
 	load := bridge.LoadConfig(*config, defaultConfig, os.Getenv, dryRunOption(c.serve.dryRun)...)
 	metrics := bridge.NewMetrics()
+	metrics.SetBuildInfo(version)
 	svc, closeStore, err := open(load, log, metrics)
 	if err != nil {
 		log.Error("cannot start", "err", err)
@@ -262,7 +263,7 @@ func open(load bridge.Loader, log *slog.Logger, m *bridge.Metrics) (*bridge.Serv
 	if err := probs.Err(); err != nil {
 		return nil, nil, err
 	}
-	return serve.Open(rs, load, log, m)
+	return serve.Open(rs, load, log, m, version)
 }
 
 // reloadOnSignalOrChange reloads the config on SIGHUP and when the file

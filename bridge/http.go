@@ -179,8 +179,8 @@ func (s *Service) hook(c *fiber.Ctx) error {
 	}
 	res := st.rules.Route(ev)
 	s.observeRoute(log, res)
-	s.traces.add(ev, res, s.opts.Now())
 	if len(res.Messages) == 0 {
+		s.traces.add(ev, res, s.opts.Now(), OutcomeNoMessage, fiber.StatusAccepted)
 		log().Info("webhook accepted; no rule produced a message", "matched", res.Matched)
 		s.opts.Metrics.webhook(src.name, label, fiber.StatusAccepted)
 		return c.Status(fiber.StatusAccepted).JSON(accepted(ev.ID, res, 0))
@@ -195,15 +195,18 @@ func (s *Service) hook(c *fiber.Ctx) error {
 	err = s.opts.Outbox.Accept(ctx, acc, now.Add(-st.rules.Config().Dedup.Window.D()))
 	switch {
 	case errors.Is(err, ErrDuplicate):
+		s.traces.add(ev, res, now, OutcomeDuplicate, fiber.StatusOK)
 		log().Info("duplicate delivery; nothing sent", "dedup_key", ev.DedupKey)
 		s.opts.Metrics.duplicate()
 		s.opts.Metrics.webhook(src.name, label, fiber.StatusOK)
 		return c.JSON(fiber.Map{"id": ev.ID, "duplicate": true})
 	case err != nil:
+		s.traces.add(ev, res, now, OutcomeUnavailable, fiber.StatusServiceUnavailable)
 		log().Error("could not store the webhook's messages; answering 503 so the sender retries", "err", err)
 		s.opts.Metrics.webhook(src.name, label, fiber.StatusServiceUnavailable)
 		return fail(c, fiber.StatusServiceUnavailable, "cannot accept now, retry later")
 	}
+	s.traces.add(ev, res, now, OutcomeQueued, fiber.StatusAccepted)
 	s.sender.Notify()
 	s.opts.Metrics.accepted(len(res.Messages))
 	s.opts.Metrics.webhook(src.name, label, fiber.StatusAccepted)
@@ -238,9 +241,25 @@ func (s *Service) refuse(c *fiber.Ctx, src *source, err error) error {
 	}
 	code := adapters.StatusOf(err)
 	s.opts.Metrics.webhook(src.name, "", code)
+	delivery := safeHeader(c, "X-GitHub-Delivery", "X-Gitea-Delivery", "Idempotency-Key")
 	s.log.Warn("webhook refused", "source", src.name, "code", code, "err", err,
-		"delivery", c.Get("X-GitHub-Delivery"), "remote", c.IP())
+		"delivery", delivery, "remote", c.IP())
+	s.traces.refused(src.name, safeHeader(c, "X-GitHub-Event", "X-Event"), delivery, s.opts.Now(), code, err.Error())
 	return fail(c, code, err.Error())
+}
+
+// safeHeader is the first of the named headers that is set, if it is safe
+// to log and show (what adapters.EventName accepts), else "".
+func safeHeader(c *fiber.Ctx, names ...string) string {
+	for _, n := range names {
+		if v := strings.TrimSpace(c.Get(n)); v != "" {
+			if adapters.EventName(n, v) != nil {
+				return ""
+			}
+			return v
+		}
+	}
+	return ""
 }
 
 func (s *Service) observeRoute(log func() *slog.Logger, res *rules.Result) {
@@ -314,10 +333,28 @@ func (s *Service) status(c *fiber.Ctx) error {
 	last := s.lastReload
 	s.reloadMu.Unlock()
 	cfg := s.state.Load().rules.Config()
-	return c.JSON(fiber.Map{
-		"config_file": cfg.File, "rules": len(cfg.Rules), "sources": len(cfg.Sources),
-		"dry_run": cfg.DryRun, "account": s.opts.Account, "last_reload": last,
-	})
+	out := fiber.Map{
+		"version": s.opts.Version, "config_file": cfg.File, "rules": len(cfg.Rules), "sources": len(cfg.Sources),
+		"dry_run": s.sender.State().DryRun, "account": s.opts.Account, "last_reload": last,
+		"sender": s.sender.State(),
+	}
+	ctx, cancel := context.WithTimeout(c.Context(), 2*time.Second)
+	defer cancel()
+	type queue struct {
+		Account string    `json:"account"`
+		Pending int       `json:"pending"`
+		Oldest  time.Time `json:"oldest_pending,omitzero"`
+	}
+	if backlog, err := s.opts.Outbox.Backlog(ctx); err == nil {
+		q := make([]queue, 0, len(backlog))
+		for _, b := range backlog {
+			q = append(q, queue{b.Account, b.Pending, b.Oldest})
+		}
+		out["queue"] = q
+	} else {
+		out["queue_error"] = "cannot read the outbox"
+	}
+	return c.JSON(out)
 }
 
 func (s *Service) listMessages(c *fiber.Ctx) error {

@@ -509,3 +509,66 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestTracesTellWhatBecameOfEachWebhook: the trace API shows a queued
+// webhook, its redelivery as a duplicate, and a refused one with why.
+func TestTracesTellWhatBecameOfEachWebhook(t *testing.T) {
+	svc, _ := newService(t)
+	am := []byte(`{"version":"4","groupKey":"g","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"A"},"startsAt":"2026-01-01T00:00:00Z"}]}`)
+	for _, r := range []*http.Request{
+		amRequest(am, nil),
+		amRequest(am, nil), // the HA peer's copy
+		amRequest(am, func(r *http.Request) { r.Header.Set("Authorization", "Bearer wrong") }),
+	} {
+		resp, err := svc.App().Test(r, -1)
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	resp, err := svc.App().Test(httptestRequest(http.MethodGet, "/api/v1/traces?source=alertmanager", "Bearer "+admin), -1)
+	require.NoError(t, err)
+	var got struct{ Traces []bridge.WebhookTrace }
+	require.NoError(t, decodeJSON(resp.Body, &got))
+	require.Len(t, got.Traces, 3)
+	// Newest first.
+	want := []struct {
+		outcome string
+		code    int
+	}{{bridge.OutcomeRefused, 401}, {bridge.OutcomeDuplicate, 200}, {bridge.OutcomeQueued, 202}}
+	for i, w := range want {
+		assert.Equal(t, w.outcome, got.Traces[i].Outcome, "trace %d", i)
+		assert.Equal(t, w.code, got.Traces[i].Code, "trace %d", i)
+	}
+	assert.Equal(t, 1, got.Traces[2].Messages)
+	assert.Zero(t, got.Traces[1].Messages, "a duplicate queues nothing")
+	assert.NotEmpty(t, got.Traces[0].Refusal)
+	assert.NotContains(t, got.Traces[0].Refusal, "wrong")
+}
+
+// TestStatusShowsVersionQueueAndSender: /api/v1/status says which build
+// runs, how many messages wait per account, and whether the sender is
+// paused.
+func TestStatusShowsVersionQueueAndSender(t *testing.T) {
+	svc, _ := newServiceWith(t, func(o *bridge.Options) { o.Version = "1.2.3" })
+	resp, err := svc.App().Test(amRequest([]byte(`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"A"}}]}`), nil), -1)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	resp, err = svc.App().Test(httptestRequest(http.MethodGet, "/api/v1/status", "Bearer "+admin), -1)
+	require.NoError(t, err)
+	var got struct {
+		Version string
+		DryRun  bool `json:"dry_run"`
+		Sender  bridge.SenderState
+		Queue   []struct {
+			Account string
+			Pending int
+		}
+	}
+	require.NoError(t, decodeJSON(resp.Body, &got))
+	assert.Equal(t, "1.2.3", got.Version)
+	assert.False(t, got.DryRun)
+	assert.Equal(t, "wx_a", got.Sender.Account)
+	assert.False(t, got.Sender.Paused)
+	require.Len(t, got.Queue, 1)
+	assert.Equal(t, "wx_a", got.Queue[0].Account)
+	assert.Equal(t, 1, got.Queue[0].Pending)
+}

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -28,6 +29,8 @@ type Metrics struct {
 	sendLatency   prometheus.Histogram
 	sendFailures  *prometheus.CounterVec
 	senderPaused  *prometheus.GaugeVec
+	pauseReason   *prometheus.GaugeVec
+	buildInfo     *prometheus.GaugeVec
 	reloadSuccess prometheus.Gauge
 	reloadTime    prometheus.Gauge
 }
@@ -116,13 +119,17 @@ func NewMetrics() *Metrics {
 			Help: "Failed GeWe API calls, by kind."}, []string{"kind"}),
 		senderPaused: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "sender_paused",
 			Help: "1 while an account's sender is paused (offline, token or risk control)."}, []string{"account"}),
+		pauseReason: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "sender_pause_reason",
+			Help: "1 for the reason an account's sender is paused (wrong_endpoint, token, offline, risk_control, unknown_app_id, store_unwritable, ...); absent while it is not."}, []string{"account", "reason"}),
+		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "build_info",
+			Help: "Always 1; the labels say which gewe-bridge is running."}, []string{"version", "goversion"}),
 		reloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "config_last_reload_successful",
 			Help: "Whether the last config reload succeeded."}),
 		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "config_last_reload_success_timestamp_seconds",
 			Help: "Time of the last successful config load."}),
 	}
 	r.MustRegister(m.webhooks, m.authFailures, m.ruleMatches, m.ruleErrors, m.queued, m.sentTotal, m.retriedTotal,
-		m.deadTotal, m.duplicates, m.coalesced, m.sendLatency, m.sendFailures, m.senderPaused, m.reloadSuccess, m.reloadTime)
+		m.deadTotal, m.duplicates, m.coalesced, m.sendLatency, m.sendFailures, m.senderPaused, m.pauseReason, m.buildInfo, m.reloadSuccess, m.reloadTime)
 	return m
 }
 
@@ -188,21 +195,34 @@ func (m *Metrics) observeSend(start time.Time, err error) {
 	if err != nil {
 		kind := "other"
 		if ge, ok := gewe.AsError(err); ok {
-			kind = ge.Kind.String()
+			kind = ge.Kind.Reason()
 		}
 		m.sendFailures.WithLabelValues(kind).Inc()
 	}
 }
 
-func (m *Metrics) paused(account string, p bool) {
+// SetBuildInfo sets gewe_bridge_build_info for this build.
+func (m *Metrics) SetBuildInfo(version string) {
+	if m != nil {
+		m.buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
+	}
+}
+
+// paused records whether an account's sender is paused, and why (reason
+// is "" when it is not).
+func (m *Metrics) paused(account, reason string) {
 	if m == nil {
 		return
 	}
 	v := 0.0
-	if p {
+	if reason != "" {
 		v = 1
 	}
 	m.senderPaused.WithLabelValues(account).Set(v)
+	m.pauseReason.DeletePartialMatch(prometheus.Labels{"account": account})
+	if reason != "" {
+		m.pauseReason.WithLabelValues(account, reason).Set(1)
+	}
 }
 
 func (m *Metrics) reloaded(ok bool) {

@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"io"
 	"net/http"
+	"runtime"
 	"testing"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge"
@@ -11,7 +12,10 @@ import (
 )
 
 func TestMetricsExposition(t *testing.T) {
-	svc, _ := newServiceWith(t, func(o *bridge.Options) { o.Metrics = bridge.NewMetrics() })
+	svc, _ := newServiceWith(t, func(o *bridge.Options) {
+		o.Metrics = bridge.NewMetrics()
+		o.Metrics.SetBuildInfo("1.2.3")
+	})
 
 	resp, err := svc.App().Test(amRequest([]byte(`{"version":"4","status":"firing","alerts":[]}`), nil), -1)
 	require.NoError(t, err)
@@ -38,6 +42,7 @@ func TestMetricsExposition(t *testing.T) {
 		`gewe_bridge_outbox_commits_total `,
 		`gewe_bridge_outbox_committed_writes_total `,
 		`go_goroutines`,
+		`gewe_bridge_build_info{goversion="` + runtime.Version() + `",version="1.2.3"} 1`,
 	} {
 		assert.Contains(t, string(body), want)
 	}

@@ -178,3 +178,18 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// TestReloadWarnsOnlyWhenRestartSettingsChange: reloading the same file
+// (delivery settings included, coalesce set) says nothing about a restart;
+// changing a delivery setting does.
+func TestReloadWarnsOnlyWhenRestartSettingsChange(t *testing.T) {
+	const base = serviceConfig + "delivery: {coalesce: true, per_minute: 20}\n"
+	cfg := &reloadable{src: base}
+	var logs syncBuffer
+	svc, _ := newReloadableService(t, cfg, &logs)
+	require.NoError(t, svc.Reload())
+	assert.NotContains(t, logs.String(), "only on restart", "nothing changed")
+	cfg.set(strings.Replace(base, "per_minute: 20", "per_minute: 10", 1))
+	require.NoError(t, svc.Reload())
+	assert.Contains(t, logs.String(), "only on restart")
+}

@@ -109,11 +109,11 @@ func (s *Sender) Notify() {
 func (s *Sender) Run(ctx context.Context) {
 	for ctx.Err() == nil {
 		if wait := s.pauseUntil.Sub(s.now()); wait > 0 {
-			s.metrics.paused(s.Account, true)
+			s.metrics.paused(s.Account, s.State().PauseReason)
 			s.sleep(ctx, wait, false)
 			continue
 		}
-		s.metrics.paused(s.Account, false)
+		s.metrics.paused(s.Account, "")
 		if st := s.state.Load(); st != nil && st.Paused {
 			s.state.Store(nil)
 		}

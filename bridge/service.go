@@ -6,8 +6,8 @@ package bridge
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
+	"reflect"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -34,6 +34,7 @@ type Options struct {
 	Account string // the GeWe account the client sends as
 	Metrics *Metrics
 	Logger  *slog.Logger
+	Version string // of the build, for the status API
 	Now     func() time.Time
 }
 
@@ -186,9 +187,11 @@ func (s *Service) Reload() error {
 	return nil
 }
 
+// restartNeeded: settings the running service read once changed. (Deep
+// equality: Delivery holds pointers, whose addresses differ on every load.)
 func restartNeeded(a, b *rules.Config) bool {
-	return a.Gewe != b.Gewe || a.Server != b.Server || a.Storage != b.Storage ||
-		fmt.Sprint(a.Delivery) != fmt.Sprint(b.Delivery)
+	return !reflect.DeepEqual(a.Gewe, b.Gewe) || !reflect.DeepEqual(a.Server, b.Server) ||
+		!reflect.DeepEqual(a.Storage, b.Storage) || !reflect.DeepEqual(a.Delivery, b.Delivery)
 }
 
 // App is the HTTP handler, for tests.

@@ -68,7 +68,7 @@ func run(config, pprofAddr string, log *slog.Logger) error {
 		return err
 	}
 	serve.TuneGC()
-	svc, closeStore, err := serve.Open(rs, load, log, bridge.NewMetrics())
+	svc, closeStore, err := serve.Open(rs, load, log, bridge.NewMetrics(), "profbridge")
 	if err != nil {
 		return err
 	}

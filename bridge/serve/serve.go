@@ -37,7 +37,7 @@ func TuneGC() {
 // Open builds the service rs describes: its SQLite outbox and its GeWe
 // client, or the dry-run client when dry-run is chosen. load is kept for
 // reloads. close releases the outbox after Run returns.
-func Open(rs *rules.Ruleset, load bridge.Loader, log *slog.Logger, m *bridge.Metrics) (svc *bridge.Service, close func() error, err error) {
+func Open(rs *rules.Ruleset, load bridge.Loader, log *slog.Logger, m *bridge.Metrics, version string) (svc *bridge.Service, close func() error, err error) {
 	cfg := rs.Config()
 	store, err := sqlite.Open(cfg.Storage.Path, sqlite.Options{DedupWindow: cfg.Dedup.Window.D()})
 	if err != nil {
@@ -71,7 +71,7 @@ func Open(rs *rules.Ruleset, load bridge.Loader, log *slog.Logger, m *bridge.Met
 		client = gewe.New(gc, nil)
 	}
 	svc, err = bridge.New(bridge.Options{Load: load, Initial: rs, Outbox: store, Client: client,
-		Account: account, Metrics: m, Logger: log})
+		Account: account, Metrics: m, Logger: log, Version: version})
 	if err != nil {
 		store.Close()
 		return nil, nil, err
