@@ -476,10 +476,10 @@ func messagesCmd(c *cli, sub string, stdout, stderr io.Writer) int {
 		method, path = http.MethodGet, "/api/v1/messages/"+url.PathEscape(m.id)
 	case "retry":
 		method, path = http.MethodPost, "/api/v1/messages/"+url.PathEscape(m.id)+"/retry"
-		if !m.force {
-			if code := refuseSent(c, stderr); code != 0 {
-				return code
-			}
+		if m.force {
+			path += "?force=true"
+		} else if code := refuseSent(c, stderr); code != 0 {
+			return code
 		}
 	}
 	base := m.url

@@ -105,7 +105,7 @@ func TestMessagesCommand(t *testing.T) {
 		{[]string{"messages", "retry", "7", "--url", api.URL, "--token", "T"}, 1,
 			[]string{"GET /api/v1/messages/7 Bearer T"}},
 		{[]string{"messages", "retry", "7", "--force", "--url", api.URL, "--token", "T"}, 0,
-			[]string{"POST /api/v1/messages/7/retry Bearer T"}},
+			[]string{"POST /api/v1/messages/7/retry?force=true Bearer T"}},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args[:3], " "), func(t *testing.T) {

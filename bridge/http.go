@@ -401,6 +401,20 @@ func (s *Service) retryMessage(c *fiber.Ctx) error {
 	if err != nil {
 		return fail(c, fiber.StatusBadRequest, "id must be a number")
 	}
+	q, _, err := s.opts.Outbox.Get(c.Context(), int64(id))
+	if errors.Is(err, ErrNotFound) {
+		return fail(c, fiber.StatusNotFound, "no such message")
+	}
+	if err != nil {
+		return fail(c, fiber.StatusServiceUnavailable, "cannot read the outbox")
+	}
+	switch {
+	case q.State == StateDryRun:
+		return fail(c, fiber.StatusConflict, "a dry-run message is never sent")
+	case q.State == StateSent && !c.QueryBool("force"):
+		// Sending it again is a duplicate in the chat: only on purpose.
+		return fail(c, fiber.StatusConflict, "the message was sent already; retry with ?force=true to send it again")
+	}
 	err = s.opts.Outbox.Requeue(c.Context(), int64(id), s.opts.Now())
 	if errors.Is(err, ErrNotFound) {
 		return fail(c, fiber.StatusNotFound, "no such message")

@@ -572,3 +572,30 @@ func TestStatusShowsVersionQueueAndSender(t *testing.T) {
 	assert.Equal(t, "wx_a", got.Queue[0].Account)
 	assert.Equal(t, 1, got.Queue[0].Pending)
 }
+
+// TestRetryAsksBeforeSendingAgain: the retry API requeues a dead message,
+// sends a sent one again only with ?force=true, and never a dry-run one.
+func TestRetryAsksBeforeSendingAgain(t *testing.T) {
+	svc, store := newService(t)
+	ctx := context.Background()
+	for i := range 3 {
+		am := []byte(fmt.Sprintf(`{"version":"4","groupKey":"g%d","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"A"}}]}`, i))
+		resp, err := svc.App().Test(amRequest(am, nil), -1)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	}
+	now := time.Now()
+	require.NoError(t, store.Sent(ctx, []int64{1}, now))
+	require.NoError(t, store.DryRun(ctx, []int64{2}, now))
+	require.NoError(t, store.Dead(ctx, []int64{3}, bridge.Attempt{At: now, Error: "permanent"}))
+	retry := func(path string) int {
+		resp, err := svc.App().Test(httptestRequest(http.MethodPost, path, "Bearer "+admin), -1)
+		require.NoError(t, err)
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusConflict, retry("/api/v1/messages/1/retry"), "sent: not without force")
+	assert.Equal(t, http.StatusAccepted, retry("/api/v1/messages/1/retry?force=true"))
+	assert.Equal(t, http.StatusConflict, retry("/api/v1/messages/2/retry?force=true"), "dry_run: never")
+	assert.Equal(t, http.StatusAccepted, retry("/api/v1/messages/3/retry"), "dead: yes")
+	assert.Equal(t, http.StatusNotFound, retry("/api/v1/messages/99/retry"))
+}
