@@ -27,7 +27,8 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
 	"github.com/gewe-bridge/gewe-bridge/adapters/github"
 	"github.com/gewe-bridge/gewe-bridge/bridge"
-	"github.com/gewe-bridge/gewe-bridge/bridge/serve"
+	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
+	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 )
 
@@ -120,7 +121,7 @@ func newApp(c *cli, stdout, stderr io.Writer) *kingpin.Application {
 }
 
 // messageStates are the states `messages list --state` takes.
-var messageStates = []string{bridge.StatePending, bridge.StateSent, bridge.StateDead, bridge.StateDryRun}
+var messageStates = []string{outbox.StatePending, outbox.StateSent, outbox.StateDead, outbox.StateDryRun}
 
 func run(args []string, stdout, stderr io.Writer) int {
 	var c cli
@@ -222,9 +223,9 @@ func serveCmd(c *cli, stderr io.Writer) int {
 	config := &c.serve.config
 	log := c.logger(stderr)
 	slog.SetDefault(log)
-	serve.TuneGC()
+	bridge.TuneGC()
 	load := bridge.LoadConfig(*config, defaultConfig, os.Getenv, dryRunOption(c.serve.dryRun)...)
-	metrics := bridge.NewMetrics()
+	metrics := metrics.New()
 	metrics.SetBuildInfo(version)
 	svc, closeStore, err := open(load, log, metrics)
 	if err != nil {
@@ -255,7 +256,7 @@ func dryRunOption(dryRun bool) []rules.LoadOption {
 }
 
 // open loads the config and builds the service it describes.
-func open(load bridge.Loader, log *slog.Logger, m *bridge.Metrics) (*bridge.Service, func() error, error) {
+func open(load bridge.Loader, log *slog.Logger, m *metrics.Metrics) (*bridge.Service, func() error, error) {
 	rs, probs := load()
 	for _, p := range probs.Warnings() {
 		log.Warn(p.String())
@@ -263,7 +264,7 @@ func open(load bridge.Loader, log *slog.Logger, m *bridge.Metrics) (*bridge.Serv
 	if err := probs.Err(); err != nil {
 		return nil, nil, err
 	}
-	return serve.Open(rs, load, log, m, version)
+	return bridge.Open(rs, load, log, m, version)
 }
 
 // reloadOnSignalOrChange reloads the config on SIGHUP and when the file
@@ -528,7 +529,7 @@ func refuseSent(c *cli, stderr io.Writer) int {
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&got) != nil {
 		return 0 // the retry call reports what is wrong
 	}
-	if got.Message.State == bridge.StateSent {
+	if got.Message.State == outbox.StateSent {
 		fmt.Fprintf(stderr, "messages: message %s was sent already; pass --force to send it again\n", c.messages.id)
 		return 1
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gewe-bridge/gewe-bridge/bridge/delivery"
+	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -51,7 +53,7 @@ contacts:
 rules:
   - {name: all, to: [ops]}
 `
-	svc, err := New(Options{Outbox: acceptAll{}, Client: DryRun{Log: slog.New(slog.DiscardHandler)}, Account: "wx_a",
+	svc, err := New(Options{Outbox: acceptAll{}, Client: delivery.DryRun{Log: slog.New(slog.DiscardHandler)}, Account: "wx_a",
 		Logger: slog.New(slog.DiscardHandler),
 		Load: func() (*rules.Ruleset, rules.Problems) {
 			return rules.Load([]byte(config), "test.yaml", func(string) string { return "" })
@@ -82,6 +84,6 @@ rules:
 }
 
 // acceptAll is an outbox whose commits all succeed.
-type acceptAll struct{ Outbox }
+type acceptAll struct{ outbox.Store }
 
-func (acceptAll) Accept(context.Context, *Accepted, time.Time) error { return nil }
+func (acceptAll) Accept(context.Context, *outbox.Accepted, time.Time) error { return nil }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters"
+	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
+	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
@@ -153,7 +155,7 @@ func (s *Service) hook(c *fiber.Ctx) error {
 	}
 	if s.closing.Load() {
 		c.Context().SetConnectionClose()
-		s.opts.Metrics.webhook(src.name, "", fiber.StatusServiceUnavailable)
+		s.opts.Metrics.Webhook(src.name, "", fiber.StatusServiceUnavailable)
 		return fail(c, fiber.StatusServiceUnavailable, "shutting down")
 	}
 	req, done, err := s.readRequest(c, src)
@@ -174,7 +176,7 @@ func (s *Service) hook(c *fiber.Ctx) error {
 	log := func() *slog.Logger { return s.log.With("source", src.name, "event", ev.Event, "delivery", ev.ID) }
 	if c.QueryBool("dry_run") {
 		tr := st.rules.Trace(ev)
-		s.opts.Metrics.webhook(src.name, label, fiber.StatusOK)
+		s.opts.Metrics.Webhook(src.name, label, fiber.StatusOK)
 		return c.JSON(tr)
 	}
 	res := st.rules.Route(ev)
@@ -182,11 +184,11 @@ func (s *Service) hook(c *fiber.Ctx) error {
 	if len(res.Messages) == 0 {
 		s.traces.add(ev, res, s.opts.Now(), OutcomeNoMessage, fiber.StatusAccepted)
 		log().Info("webhook accepted; no rule produced a message", "matched", res.Matched)
-		s.opts.Metrics.webhook(src.name, label, fiber.StatusAccepted)
+		s.opts.Metrics.Webhook(src.name, label, fiber.StatusAccepted)
 		return c.Status(fiber.StatusAccepted).JSON(accepted(ev.ID, res, 0))
 	}
 	now := s.opts.Now()
-	acc := &Accepted{
+	acc := &outbox.Accepted{
 		EventID: ev.ID, Source: src.name, EventName: ev.Event, DedupKey: ev.DedupKey,
 		Raw: ev.Raw, ReceivedAt: now, Account: s.opts.Account, Messages: res.Messages,
 	}
@@ -194,22 +196,22 @@ func (s *Service) hook(c *fiber.Ctx) error {
 	defer cancel()
 	err = s.opts.Outbox.Accept(ctx, acc, now.Add(-st.rules.Config().Dedup.Window.D()))
 	switch {
-	case errors.Is(err, ErrDuplicate):
+	case errors.Is(err, outbox.ErrDuplicate):
 		s.traces.add(ev, res, now, OutcomeDuplicate, fiber.StatusOK)
 		log().Info("duplicate delivery; nothing sent", "dedup_key", ev.DedupKey)
-		s.opts.Metrics.duplicate()
-		s.opts.Metrics.webhook(src.name, label, fiber.StatusOK)
+		s.opts.Metrics.Duplicate()
+		s.opts.Metrics.Webhook(src.name, label, fiber.StatusOK)
 		return c.JSON(fiber.Map{"id": ev.ID, "duplicate": true})
 	case err != nil:
 		s.traces.add(ev, res, now, OutcomeUnavailable, fiber.StatusServiceUnavailable)
 		log().Error("could not store the webhook's messages; answering 503 so the sender retries", "err", err)
-		s.opts.Metrics.webhook(src.name, label, fiber.StatusServiceUnavailable)
+		s.opts.Metrics.Webhook(src.name, label, fiber.StatusServiceUnavailable)
 		return fail(c, fiber.StatusServiceUnavailable, "cannot accept now, retry later")
 	}
 	s.traces.add(ev, res, now, OutcomeQueued, fiber.StatusAccepted)
 	s.sender.Notify()
-	s.opts.Metrics.accepted(len(res.Messages))
-	s.opts.Metrics.webhook(src.name, label, fiber.StatusAccepted)
+	s.opts.Metrics.Accepted(len(res.Messages))
+	s.opts.Metrics.Webhook(src.name, label, fiber.StatusAccepted)
 	if s.log.Enabled(ctx, slog.LevelInfo) {
 		log().Info("webhook accepted", "matched", res.Matched, "queued", len(res.Messages))
 	}
@@ -233,14 +235,14 @@ func accepted(id string, res *rules.Result, queued int) acceptedAnswer {
 
 func (s *Service) refuse(c *fiber.Ctx, src *source, err error) error {
 	if errors.Is(err, errNoRoom) {
-		s.opts.Metrics.webhook(src.name, "", fiber.StatusServiceUnavailable)
+		s.opts.Metrics.Webhook(src.name, "", fiber.StatusServiceUnavailable)
 		s.log.Warn("webhook refused: too many large bodies in flight; answered 503 so the sender retries",
 			"source", src.name, "bytes", c.Request().Header.ContentLength(), "remote", c.IP())
 		c.Set(fiber.HeaderRetryAfter, retryAfter)
 		return fail(c, fiber.StatusServiceUnavailable, "too busy, retry later")
 	}
 	code := adapters.StatusOf(err)
-	s.opts.Metrics.webhook(src.name, "", code)
+	s.opts.Metrics.Webhook(src.name, "", code)
 	delivery := safeHeader(c, "X-GitHub-Delivery", "X-Gitea-Delivery", "Idempotency-Key")
 	s.log.Warn("webhook refused", "source", src.name, "code", code, "err", err,
 		"delivery", delivery, "remote", c.IP())
@@ -263,12 +265,12 @@ func safeHeader(c *fiber.Ctx, names ...string) string {
 }
 
 func (s *Service) observeRoute(log func() *slog.Logger, res *rules.Result) {
-	var errs []ruleErr
+	var errs []metrics.RuleError
 	for _, e := range res.Errors {
-		errs = append(errs, ruleErr{e.Rule, e.Stage})
+		errs = append(errs, metrics.RuleError{Rule: e.Rule, Stage: e.Stage})
 		log().Warn("rule failed", "rule", e.Rule, "stage", e.Stage, "err", e.Err)
 	}
-	s.opts.Metrics.routed(res.Matched, errs)
+	s.opts.Metrics.Routed(res.Matched, errs)
 }
 
 // readRequest reads the body (readBody) and copies the headers out of
@@ -299,7 +301,7 @@ func (s *Service) ready(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.opts.Outbox.Ping(ctx); err != nil {
-		if errors.Is(err, ErrCorrupt) {
+		if errors.Is(err, outbox.ErrCorrupt) {
 			// What quick_check found: pages and trees, no path or secret.
 			return fail(c, fiber.StatusServiceUnavailable, err.Error())
 		}
@@ -358,9 +360,9 @@ func (s *Service) status(c *fiber.Ctx) error {
 }
 
 func (s *Service) listMessages(c *fiber.Ctx) error {
-	f := ListFilter{State: c.Query("state"), Before: int64(c.QueryInt("before")), Limit: c.QueryInt("limit", 50)}
+	f := outbox.ListFilter{State: c.Query("state"), Before: int64(c.QueryInt("before")), Limit: c.QueryInt("limit", 50)}
 	switch f.State {
-	case "", StatePending, StateSent, StateDead, StateDryRun:
+	case "", outbox.StatePending, outbox.StateSent, outbox.StateDead, outbox.StateDryRun:
 	default:
 		return fail(c, fiber.StatusBadRequest, "state must be pending, sent, dead or dry_run")
 	}
@@ -369,7 +371,7 @@ func (s *Service) listMessages(c *fiber.Ctx) error {
 		return fail(c, fiber.StatusServiceUnavailable, "cannot read the outbox")
 	}
 	if msgs == nil {
-		msgs = []Queued{}
+		msgs = []outbox.Queued{}
 	}
 	out := fiber.Map{"messages": msgs}
 	if len(msgs) > 0 && len(msgs) == f.Limit {
@@ -384,14 +386,14 @@ func (s *Service) getMessage(c *fiber.Ctx) error {
 		return fail(c, fiber.StatusBadRequest, "id must be a number")
 	}
 	q, attempts, err := s.opts.Outbox.Get(c.Context(), int64(id))
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, outbox.ErrNotFound) {
 		return fail(c, fiber.StatusNotFound, "no such message")
 	}
 	if err != nil {
 		return fail(c, fiber.StatusServiceUnavailable, "cannot read the outbox")
 	}
 	if attempts == nil {
-		attempts = []Attempt{}
+		attempts = []outbox.Attempt{}
 	}
 	return c.JSON(fiber.Map{"message": q, "attempts": attempts})
 }
@@ -402,28 +404,28 @@ func (s *Service) retryMessage(c *fiber.Ctx) error {
 		return fail(c, fiber.StatusBadRequest, "id must be a number")
 	}
 	q, _, err := s.opts.Outbox.Get(c.Context(), int64(id))
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, outbox.ErrNotFound) {
 		return fail(c, fiber.StatusNotFound, "no such message")
 	}
 	if err != nil {
 		return fail(c, fiber.StatusServiceUnavailable, "cannot read the outbox")
 	}
 	switch {
-	case q.State == StateDryRun:
+	case q.State == outbox.StateDryRun:
 		return fail(c, fiber.StatusConflict, "a dry-run message is never sent")
-	case q.State == StateSent && !c.QueryBool("force"):
+	case q.State == outbox.StateSent && !c.QueryBool("force"):
 		// Sending it again is a duplicate in the chat: only on purpose.
 		return fail(c, fiber.StatusConflict, "the message was sent already; retry with ?force=true to send it again")
 	}
 	err = s.opts.Outbox.Requeue(c.Context(), int64(id), s.opts.Now())
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, outbox.ErrNotFound) {
 		return fail(c, fiber.StatusNotFound, "no such message")
 	}
 	if err != nil {
 		return fail(c, fiber.StatusServiceUnavailable, "cannot write the outbox")
 	}
 	s.sender.Notify()
-	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"id": id, "state": StatePending})
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"id": id, "state": outbox.StatePending})
 }
 
 func (s *Service) listTraces(c *fiber.Ctx) error {

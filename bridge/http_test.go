@@ -23,6 +23,9 @@ import (
 	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge"
+	"github.com/gewe-bridge/gewe-bridge/bridge/delivery"
+	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
+	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 	"github.com/stretchr/testify/assert"
@@ -212,7 +215,7 @@ func TestHostileRequests(t *testing.T) {
 		}(), 401},
 	}
 	// With metrics: a bad label value panics in them.
-	svc, store := newServiceWith(t, func(o *bridge.Options) { o.Metrics = bridge.NewMetrics() })
+	svc, store := newServiceWith(t, func(o *bridge.Options) { o.Metrics = metrics.New() })
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, err := svc.App().Test(tt.req, -1)
@@ -233,7 +236,7 @@ func TestHostileRequests(t *testing.T) {
 			assert.NotContains(t, string(body), amToken)
 		})
 	}
-	queued, err := store.List(context.Background(), bridge.ListFilter{Limit: 10})
+	queued, err := store.List(context.Background(), outbox.ListFilter{Limit: 10})
 	require.NoError(t, err)
 	assert.Empty(t, queued, "a refused request must queue nothing")
 }
@@ -254,7 +257,7 @@ func TestAcceptedWebhookIsQueuedAndDuplicateIsNot(t *testing.T) {
 			assert.EqualValues(t, 1, answer["queued"])
 		}
 	}
-	queued, err := store.List(context.Background(), bridge.ListFilter{Limit: 10})
+	queued, err := store.List(context.Background(), outbox.ListFilter{Limit: 10})
 	require.NoError(t, err)
 	assert.Len(t, queued, 1)
 }
@@ -274,7 +277,7 @@ func TestDryRunQueryReturnsTraceAndQueuesNothing(t *testing.T) {
 	assert.Equal(t, rules.Matched, tr.Rules[0].Verdict)
 	require.Len(t, tr.Messages, 1)
 	assert.Contains(t, tr.Messages[0].Text, "A")
-	queued, _ := store.List(context.Background(), bridge.ListFilter{Limit: 10})
+	queued, _ := store.List(context.Background(), outbox.ListFilter{Limit: 10})
 	assert.Empty(t, queued)
 }
 
@@ -289,9 +292,9 @@ func httptestRequest(method, path, auth string) *http.Request {
 func decodeJSON(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
 
 // failingOutbox is a store whose commits fail, as a full disk's would.
-type failingOutbox struct{ bridge.Outbox }
+type failingOutbox struct{ outbox.Store }
 
-func (failingOutbox) Accept(context.Context, *bridge.Accepted, time.Time) error {
+func (failingOutbox) Accept(context.Context, *outbox.Accepted, time.Time) error {
 	return errors.New("disk I/O error")
 }
 
@@ -308,15 +311,15 @@ func TestCommitFailureAnswers503(t *testing.T) {
 
 // panickingOutbox panics in its first commit, as a bug would.
 type panickingOutbox struct {
-	bridge.Outbox
+	outbox.Store
 	panicked *atomic.Bool
 }
 
-func (o panickingOutbox) Accept(ctx context.Context, a *bridge.Accepted, since time.Time) error {
+func (o panickingOutbox) Accept(ctx context.Context, a *outbox.Accepted, since time.Time) error {
 	if !o.panicked.Swap(true) {
 		panic("bug in the outbox")
 	}
-	return o.Outbox.Accept(ctx, a, since)
+	return o.Store.Accept(ctx, a, since)
 }
 
 // TestPanicAnswers500AndServiceLives: a handler that panics answers 500
@@ -347,7 +350,7 @@ func TestPanicAnswers500AndServiceLives(t *testing.T) {
 // TestEventLabelsAreBounded: a sender choosing event names cannot make a
 // metric series per request; the name itself is still in the answers.
 func TestEventLabelsAreBounded(t *testing.T) {
-	svc, _ := newServiceWith(t, func(o *bridge.Options) { o.Metrics = bridge.NewMetrics() })
+	svc, _ := newServiceWith(t, func(o *bridge.Options) { o.Metrics = metrics.New() })
 	valid := []byte(`{"ref":"refs/heads/main","repository":{"full_name":"a/b"},"sender":{"login":"x"}}`)
 	for i := 0; i < 1000; i++ {
 		event := fmt.Sprintf("deploy-%d", i)
@@ -557,7 +560,7 @@ func TestStatusShowsVersionQueueAndSender(t *testing.T) {
 	var got struct {
 		Version string
 		DryRun  bool `json:"dry_run"`
-		Sender  bridge.SenderState
+		Sender  delivery.SenderState
 		Queue   []struct {
 			Account string
 			Pending int
@@ -587,7 +590,7 @@ func TestRetryAsksBeforeSendingAgain(t *testing.T) {
 	now := time.Now()
 	require.NoError(t, store.Sent(ctx, []int64{1}, now))
 	require.NoError(t, store.DryRun(ctx, []int64{2}, now))
-	require.NoError(t, store.Dead(ctx, []int64{3}, bridge.Attempt{At: now, Error: "permanent"}))
+	require.NoError(t, store.Dead(ctx, []int64{3}, outbox.Attempt{At: now, Error: "permanent"}))
 	retry := func(path string) int {
 		resp, err := svc.App().Test(httptestRequest(http.MethodPost, path, "Bearer "+admin), -1)
 		require.NoError(t, err)

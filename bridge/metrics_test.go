@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge"
+	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestMetricsExposition(t *testing.T) {
 	svc, _ := newServiceWith(t, func(o *bridge.Options) {
-		o.Metrics = bridge.NewMetrics()
+		o.Metrics = metrics.New()
 		o.Metrics.SetBuildInfo("1.2.3")
 	})
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge"
+	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 	"github.com/stretchr/testify/assert"
@@ -132,7 +133,7 @@ func TestReloadUnderTraffic(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-	queued, err := store.List(context.Background(), bridge.ListFilter{Limit: 500})
+	queued, err := store.List(context.Background(), outbox.ListFilter{Limit: 500})
 	require.NoError(t, err)
 	if messages.Load() <= 500 {
 		assert.Len(t, queued, int(messages.Load()), "every accepted webhook's messages are stored")

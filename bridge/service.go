@@ -1,6 +1,9 @@
-// Package bridge is the running service: the HTTP app, the pipeline from
-// webhook to outbox (event -> rules -> messages -> outbox), the senders
-// that drain the outbox, reloads and metrics.
+// Package bridge is the running service and its wiring: Open builds it
+// from a loaded config (the store, the GeWe client or a dry run, the
+// sender), the Fiber app takes webhooks in (http.go, body.go) and serves
+// the admin API, and reloads swap the config whole. What it wires lives
+// below it: the outbox contract (outbox), the stores that implement it
+// (store/sqlite), the senders (delivery) and the metrics (metrics).
 package bridge
 
 import (
@@ -18,6 +21,9 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/adapters/alertmanager"
 	"github.com/gewe-bridge/gewe-bridge/adapters/generic"
 	"github.com/gewe-bridge/gewe-bridge/adapters/github"
+	"github.com/gewe-bridge/gewe-bridge/bridge/delivery"
+	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
+	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 	"github.com/gofiber/fiber/v2"
 )
@@ -29,10 +35,10 @@ type Loader func() (*rules.Ruleset, rules.Problems)
 type Options struct {
 	Load    Loader
 	Initial *rules.Ruleset // already loaded; nil: New calls Load
-	Outbox  Outbox
-	Client  Client // sends messages; a dry-run client when the config has no token
-	Account string // the GeWe account the client sends as
-	Metrics *Metrics
+	Outbox  outbox.Store
+	Client  delivery.Client // sends messages; a dry-run client when the config has no token
+	Account string          // the GeWe account the client sends as
+	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 	Version string // of the build, for the status API
 	Now     func() time.Time
@@ -43,7 +49,7 @@ type Service struct {
 	opts    Options
 	log     *slog.Logger
 	state   atomic.Pointer[state]
-	sender  *Sender
+	sender  *delivery.Sender
 	app     *fiber.App
 	traces  *traceLog
 	bodies  *budget // the room request bodies may take (body.go)
@@ -104,9 +110,9 @@ func New(opts Options) (*Service, error) {
 	s.install(rs)
 	cfg := rs.Config()
 	s.traces = newTraceLog(cfg.Limits.TracesKept)
-	s.sender = NewSender(opts.Account, opts.Outbox, opts.Client, cfg, opts.Metrics, s.log)
+	s.sender = delivery.NewSender(opts.Account, opts.Outbox, opts.Client, cfg, opts.Metrics, s.log)
 	s.app = s.newApp(cfg)
-	s.opts.Metrics.reloaded(true)
+	s.opts.Metrics.Reloaded(true)
 	s.opts.Metrics.WatchOutbox(opts.Outbox, opts.Now)
 	s.lastReload = reloadStatus{OK: true, At: opts.Now()}
 	return s, nil
@@ -168,7 +174,7 @@ func (s *Service) Reload() error {
 	rs, probs := s.opts.Load()
 	if err := probs.Err(); err != nil {
 		s.lastReload = reloadStatus{OK: false, At: s.opts.Now(), Error: err.Error()}
-		s.opts.Metrics.reloaded(false)
+		s.opts.Metrics.Reloaded(false)
 		s.log.Error("config reload failed; keeping the running config", "err", err)
 		return err
 	}
@@ -182,7 +188,7 @@ func (s *Service) Reload() error {
 	s.install(rs)
 	go releaseLoadGarbage()
 	s.lastReload = reloadStatus{OK: true, At: s.opts.Now()}
-	s.opts.Metrics.reloaded(true)
+	s.opts.Metrics.Reloaded(true)
 	s.log.Info("config reloaded", "rules", len(rs.Config().Rules))
 	return nil
 }

@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge"
-	"github.com/gewe-bridge/gewe-bridge/bridge/serve"
+	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
 )
 
 func main() {
@@ -67,8 +67,8 @@ func run(config, pprofAddr string, log *slog.Logger) error {
 	if err := probs.Err(); err != nil {
 		return err
 	}
-	serve.TuneGC()
-	svc, closeStore, err := serve.Open(rs, load, log, bridge.NewMetrics(), "profbridge")
+	bridge.TuneGC()
+	svc, closeStore, err := bridge.Open(rs, load, log, metrics.New(), "profbridge")
 	if err != nil {
 		return err
 	}

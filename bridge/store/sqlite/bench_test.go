@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gewe-bridge/gewe-bridge/bridge"
+	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 )
 
@@ -43,7 +43,7 @@ func BenchmarkAccept(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			n := seq.Add(1)
-			a := &bridge.Accepted{
+			a := &outbox.Accepted{
 				EventID: fmt.Sprint("delivery-", n), Source: "alertmanager", EventName: "firing",
 				DedupKey: fmt.Sprint("alertmanager/", n), Raw: raw, ReceivedAt: time.Now(),
 				Account: "wx_app_1",

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gewe-bridge/gewe-bridge/bridge"
+	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 )
 
 // A key whose hash collides with an accepted key is confirmed against the
@@ -29,7 +29,7 @@ func TestDedupHashCollisionIsNotADuplicate(t *testing.T) {
 
 	at := t0.Add(time.Second)
 	require.NoError(t, s.Accept(ctx, event("2", "key-b", at, "wxid_a"), at.Add(-window)))
-	assert.ErrorIs(t, s.Accept(ctx, event("3", "key-b", at, "wxid_a"), at.Add(-window)), bridge.ErrDuplicate)
+	assert.ErrorIs(t, s.Accept(ctx, event("3", "key-b", at, "wxid_a"), at.Add(-window)), outbox.ErrDuplicate)
 }
 
 // Keys are kept for the window and dropped a generation at a time: a storm
@@ -53,7 +53,7 @@ func TestDedupForgetsKeysPastTheWindow(t *testing.T) {
 
 	later := t0.Add(window)
 	require.NoError(t, accept("later", later))
-	assert.ErrorIs(t, accept("storm-1", later), bridge.ErrDuplicate, "at the window's edge: still a repeat")
+	assert.ErrorIs(t, accept("storm-1", later), outbox.ErrDuplicate, "at the window's edge: still a repeat")
 	require.NoError(t, accept("much-later", later.Add(window)))
 	assert.Equal(t, 2, size(), "the storm's generation is gone")
 	require.NoError(t, accept("storm-2", later.Add(window)))
@@ -83,7 +83,7 @@ func TestMigrateFromDedupTable(t *testing.T) {
 	var version int
 	require.NoError(t, s.rdb.QueryRow("PRAGMA user_version").Scan(&version))
 	assert.Equal(t, len(migrations), version)
-	assert.ErrorIs(t, s.Accept(ctx, event("again", "k", now, "wxid_a"), now.Add(-10*time.Minute)), bridge.ErrDuplicate)
+	assert.ErrorIs(t, s.Accept(ctx, event("again", "k", now, "wxid_a"), now.Add(-10*time.Minute)), outbox.ErrDuplicate)
 	require.NoError(t, s.Accept(ctx, event("new", "k2", now, "wxid_a"), now.Add(-10*time.Minute)))
 }
 
@@ -102,7 +102,7 @@ func TestDedupReadsBackWhatMemoryDropped(t *testing.T) {
 		require.NoError(t, accept(s, "K", t0, time.Minute))
 		require.NoError(t, accept(s, "x", t0.Add(time.Minute), time.Minute))
 		require.NoError(t, accept(s, "y", t0.Add(2*time.Minute), time.Minute)) // K's generation is gone
-		assert.ErrorIs(t, accept(s, "K", t0.Add(3*time.Minute), time.Hour), bridge.ErrDuplicate)
+		assert.ErrorIs(t, accept(s, "K", t0.Add(3*time.Minute), time.Hour), outbox.ErrDuplicate)
 	})
 	t.Run("clock read before a rotation", func(t *testing.T) {
 		s := openStore(t, Options{})
@@ -110,7 +110,7 @@ func TestDedupReadsBackWhatMemoryDropped(t *testing.T) {
 		require.NoError(t, accept(s, "K", t0.Add(w-time.Millisecond), w))
 		require.NoError(t, accept(s, "b", t0.Add(w), w))
 		require.NoError(t, accept(s, "c", t0.Add(2*w), w)) // drops the generation holding K
-		assert.ErrorIs(t, accept(s, "K", t0.Add(2*w-2*time.Millisecond), w), bridge.ErrDuplicate)
+		assert.ErrorIs(t, accept(s, "K", t0.Add(2*w-2*time.Millisecond), w), outbox.ErrDuplicate)
 	})
 	t.Run("read at start failed", func(t *testing.T) {
 		s := openStore(t, Options{})
@@ -120,7 +120,7 @@ func TestDedupReadsBackWhatMemoryDropped(t *testing.T) {
 		s.dedup.cur, s.dedup.prev = generation{keys: map[uint64]int64{}}, generation{keys: map[uint64]int64{}}
 		s.dedup.covered = math.MaxInt64 // as after a failed read at Open
 		s.dedup.mu.Unlock()
-		assert.ErrorIs(t, accept(s, "K", t0.Add(time.Second), w), bridge.ErrDuplicate)
+		assert.ErrorIs(t, accept(s, "K", t0.Add(time.Second), w), outbox.ErrDuplicate)
 	})
 	t.Run("commit outcome unknown", func(t *testing.T) {
 		s := openStore(t, Options{})
@@ -133,6 +133,6 @@ func TestDedupReadsBackWhatMemoryDropped(t *testing.T) {
 		require.NoError(t, err)
 		r.release(unknown, 0)
 		at := t0.Add(2 * time.Second)
-		assert.ErrorIs(t, accept(s, "K", at, w), bridge.ErrDuplicate, "the sender's retry after the 503")
+		assert.ErrorIs(t, accept(s, "K", at, w), outbox.ErrDuplicate, "the sender's retry after the 503")
 	})
 }

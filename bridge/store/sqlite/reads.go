@@ -8,7 +8,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/gewe-bridge/gewe-bridge/bridge"
+	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 )
 
 // Reads go through the read pool: in WAL mode they see the last commit and
@@ -22,7 +22,7 @@ const (
 
 // Due returns up to limit (default 100) pending messages of account due at
 // or before now, oldest first.
-func (s *Store) Due(ctx context.Context, account string, now time.Time, limit int) ([]bridge.Queued, error) {
+func (s *Store) Due(ctx context.Context, account string, now time.Time, limit int) ([]outbox.Queued, error) {
 	if limit <= 0 {
 		limit = defaultDueLimit
 	}
@@ -47,7 +47,7 @@ func (s *Store) NextDue(ctx context.Context, account string) (time.Time, bool, e
 
 // Backlog returns each account's pending messages: how many, and when the
 // oldest was accepted.
-func (s *Store) Backlog(ctx context.Context) ([]bridge.Backlog, error) {
+func (s *Store) Backlog(ctx context.Context) ([]outbox.Backlog, error) {
 	if err := s.readLock(); err != nil {
 		return nil, err
 	}
@@ -57,9 +57,9 @@ func (s *Store) Backlog(ctx context.Context) ([]bridge.Backlog, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []bridge.Backlog
+	var out []outbox.Backlog
 	for rows.Next() {
-		var b bridge.Backlog
+		var b outbox.Backlog
 		var oldest int64
 		if err := rows.Scan(&b.Account, &b.Pending, &oldest); err != nil {
 			return nil, err
@@ -72,7 +72,7 @@ func (s *Store) Backlog(ctx context.Context) ([]bridge.Backlog, error) {
 
 // List returns messages newest first, f.Limit (default 50, at most 500) at a
 // time; the next page is the one Before the last id returned.
-func (s *Store) List(ctx context.Context, f bridge.ListFilter) ([]bridge.Queued, error) {
+func (s *Store) List(ctx context.Context, f outbox.ListFilter) ([]outbox.Queued, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = defaultListLimit
@@ -92,14 +92,14 @@ func (s *Store) List(ctx context.Context, f bridge.ListFilter) ([]bridge.Queued,
 // listByState is the List statement for each state filter ("" for all).
 var listByState = map[string]int{
 	"":                  rdListAll,
-	bridge.StatePending: rdListPending,
-	bridge.StateSent:    rdListSent,
-	bridge.StateDead:    rdListDead,
-	bridge.StateDryRun:  rdListDryRun,
+	outbox.StatePending: rdListPending,
+	outbox.StateSent:    rdListSent,
+	outbox.StateDead:    rdListDead,
+	outbox.StateDryRun:  rdListDryRun,
 }
 
 // Get returns the message and its failed attempts, oldest first.
-func (s *Store) Get(ctx context.Context, id int64) (*bridge.Queued, []bridge.Attempt, error) {
+func (s *Store) Get(ctx context.Context, id int64) (*outbox.Queued, []outbox.Attempt, error) {
 	if err := s.readLock(); err != nil {
 		return nil, nil, err
 	}
@@ -111,10 +111,10 @@ func (s *Store) Get(ctx context.Context, id int64) (*bridge.Queued, []bridge.Att
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
 
-	var q bridge.Queued
+	var q outbox.Queued
 	if err := scanQueued(tx.StmtContext(ctx, s.rd[rdGet]).QueryRowContext(ctx, id), &q); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, nil, bridge.ErrNotFound
+			return nil, nil, outbox.ErrNotFound
 		}
 		return nil, nil, err
 	}
@@ -123,10 +123,10 @@ func (s *Store) Get(ctx context.Context, id int64) (*bridge.Queued, []bridge.Att
 		return nil, nil, err
 	}
 	defer rows.Close()
-	var attempts []bridge.Attempt
+	var attempts []outbox.Attempt
 	for rows.Next() {
 		var at int64
-		var a bridge.Attempt
+		var a outbox.Attempt
 		if err := rows.Scan(&at, &a.Error); err != nil {
 			return nil, nil, err
 		}
@@ -148,14 +148,14 @@ func (s *Store) Raw(ctx context.Context, id int64) ([]byte, error) {
 	var b []byte
 	if err := s.rd[rdRaw].QueryRowContext(ctx, id).Scan(&b); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, bridge.ErrNotFound
+			return nil, outbox.ErrNotFound
 		}
 		return nil, err
 	}
 	return decodeRaw(b)
 }
 
-func (s *Store) queryQueued(ctx context.Context, st int, args ...any) ([]bridge.Queued, error) {
+func (s *Store) queryQueued(ctx context.Context, st int, args ...any) ([]outbox.Queued, error) {
 	if err := s.readLock(); err != nil {
 		return nil, err
 	}
@@ -165,9 +165,9 @@ func (s *Store) queryQueued(ctx context.Context, st int, args ...any) ([]bridge.
 		return nil, err
 	}
 	defer rows.Close()
-	var out []bridge.Queued
+	var out []outbox.Queued
 	for rows.Next() {
-		var q bridge.Queued
+		var q outbox.Queued
 		if err := scanQueued(rows, &q); err != nil {
 			return nil, err
 		}
@@ -177,7 +177,7 @@ func (s *Store) queryQueued(ctx context.Context, st int, args ...any) ([]bridge.
 }
 
 // scanQueued reads the queuedCols of one row.
-func scanQueued(row interface{ Scan(...any) error }, q *bridge.Queued) error {
+func scanQueued(row interface{ Scan(...any) error }, q *outbox.Queued) error {
 	var at string
 	var text, xml any // string, or compressed []byte (encodeBody)
 	var created, next, sent int64

@@ -1,4 +1,4 @@
-// Package sqlite is the embedded bridge.Outbox: one SQLite file in WAL mode,
+// Package sqlite is the embedded outbox.Outbox: one SQLite file in WAL mode,
 // written by a single goroutine that commits concurrent requests together
 // (group commit), read through a small pool of read-only connections.
 package sqlite
@@ -18,13 +18,13 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
-	"github.com/gewe-bridge/gewe-bridge/bridge"
+	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 )
 
 // ErrClosed is returned by every method called after Close.
 var ErrClosed = errors.New("outbox closed")
 
-var _ bridge.Outbox = (*Store)(nil)
+var _ outbox.Store = (*Store)(nil)
 
 // Options tune a Store. The zero value is ready to use.
 type Options struct {
@@ -222,7 +222,7 @@ func (s *Store) Close() error {
 // (not the index contents: integrity_check takes three times as long), so
 // that a page corrupted in the middle of the file is found at start, not
 // by the webhook or the send that reads it. It returns nil, an error
-// wrapping bridge.ErrCorrupt, or the error of a check that could not run
+// wrapping outbox.ErrCorrupt, or the error of a check that could not run
 // or finish within timeout.
 func quickCheck(db *sql.DB, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -250,7 +250,7 @@ func quickCheck(db *sql.DB, timeout time.Duration) error {
 	if len(problems) == 1 && problems[0] == "ok" {
 		return nil
 	}
-	return fmt.Errorf("%w: %s", bridge.ErrCorrupt, strings.Join(problems, "; "))
+	return fmt.Errorf("%w: %s", outbox.ErrCorrupt, strings.Join(problems, "; "))
 }
 
 // checkFailed is the error of a quick_check that did not finish. SQLite
@@ -260,20 +260,20 @@ func checkFailed(ctx context.Context, timeout time.Duration, err error) error {
 		return fmt.Errorf("integrity check not finished within %s: skipped", timeout)
 	}
 	if strings.Contains(err.Error(), "malformed") || strings.Contains(err.Error(), "corrupt") {
-		return fmt.Errorf("%w: %v", bridge.ErrCorrupt, err)
+		return fmt.Errorf("%w: %v", outbox.ErrCorrupt, err)
 	}
 	return fmt.Errorf("integrity check: %w", err)
 }
 
 // Integrity is the outcome of the integrity check Open ran: nil, an error
-// wrapping bridge.ErrCorrupt, or why the check could not tell.
+// wrapping outbox.ErrCorrupt, or why the check could not tell.
 func (s *Store) Integrity() error { return s.integrity }
 
 // Ping reports whether the store can be written: it commits a one-row write
 // through the writer (sharing the commit of concurrent requests). A store
 // that failed its integrity check at Open is never ready.
 func (s *Store) Ping(ctx context.Context) error {
-	if errors.Is(s.integrity, bridge.ErrCorrupt) {
+	if errors.Is(s.integrity, outbox.ErrCorrupt) {
 		return s.integrity
 	}
 	return s.submit(ctx, func(t *wtx) error {

@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gewe-bridge/gewe-bridge/bridge"
+	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 )
 
@@ -35,8 +35,8 @@ func openStore(t testing.TB, opts Options) *Store {
 	return s
 }
 
-func event(id, key string, at time.Time, to ...string) *bridge.Accepted {
-	a := &bridge.Accepted{
+func event(id, key string, at time.Time, to ...string) *outbox.Accepted {
+	a := &outbox.Accepted{
 		EventID: id, Source: "alertmanager", EventName: "firing", DedupKey: key,
 		Raw: []byte(`{"id":"` + id + `"}`), ReceivedAt: at, Account: account,
 	}
@@ -46,7 +46,7 @@ func event(id, key string, at time.Time, to ...string) *bridge.Accepted {
 	return a
 }
 
-func ids(qs []bridge.Queued) []int64 {
+func ids(qs []outbox.Queued) []int64 {
 	out := make([]int64, len(qs))
 	for i, q := range qs {
 		out[i] = q.ID
@@ -83,7 +83,7 @@ func TestAcceptDueSent(t *testing.T) {
 	assert.Equal(t, "alertmanager", q.Source)
 	assert.Equal(t, account, q.Account)
 	assert.Equal(t, a.Messages[0], q.Message)
-	assert.Equal(t, bridge.StatePending, q.State)
+	assert.Equal(t, outbox.StatePending, q.State)
 	assert.True(t, q.CreatedAt.Equal(t0))
 	assert.True(t, q.SentAt.IsZero())
 	assert.Equal(t, a.Messages[1], due[1].Message)
@@ -102,12 +102,12 @@ func TestAcceptDueSent(t *testing.T) {
 
 	got, attempts, err := s.Get(ctx, q.ID)
 	require.NoError(t, err)
-	assert.Equal(t, bridge.StateSent, got.State)
+	assert.Equal(t, outbox.StateSent, got.State)
 	assert.True(t, got.SentAt.Equal(sentAt))
 	assert.Empty(t, attempts)
 
 	_, _, err = s.Get(ctx, 999)
-	assert.ErrorIs(t, err, bridge.ErrNotFound)
+	assert.ErrorIs(t, err, outbox.ErrNotFound)
 }
 
 func TestRetryReschedules(t *testing.T) {
@@ -118,7 +118,7 @@ func TestRetryReschedules(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, due, 2)
 
-	fail1 := bridge.Attempt{At: t0.Add(time.Second), Error: "gewe: 500"}
+	fail1 := outbox.Attempt{At: t0.Add(time.Second), Error: "gewe: 500"}
 	next := t0.Add(time.Minute)
 	require.NoError(t, s.Retry(ctx, ids(due), fail1, next))
 
@@ -130,7 +130,7 @@ func TestRetryReschedules(t *testing.T) {
 	require.True(t, ok)
 	assert.True(t, nd.Equal(next))
 
-	fail2 := bridge.Attempt{At: next.Add(time.Second), Error: "gewe: timeout"}
+	fail2 := outbox.Attempt{At: next.Add(time.Second), Error: "gewe: timeout"}
 	require.NoError(t, s.Retry(ctx, ids(due)[:1], fail2, next.Add(time.Minute)))
 
 	due2, err = s.Due(ctx, account, next, 10)
@@ -157,7 +157,7 @@ func TestDeadAndRequeue(t *testing.T) {
 	require.NoError(t, err)
 	id := due[0].ID
 
-	require.NoError(t, s.Dead(ctx, []int64{id}, bridge.Attempt{At: t0, Error: "gewe: not logged in"}))
+	require.NoError(t, s.Dead(ctx, []int64{id}, outbox.Attempt{At: t0, Error: "gewe: not logged in"}))
 	due, err = s.Due(ctx, account, t0.Add(time.Hour), 10)
 	require.NoError(t, err)
 	assert.Empty(t, due)
@@ -165,16 +165,16 @@ func TestDeadAndRequeue(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, ok)
 
-	dead, err := s.List(ctx, bridge.ListFilter{State: bridge.StateDead})
+	dead, err := s.List(ctx, outbox.ListFilter{State: outbox.StateDead})
 	require.NoError(t, err)
 	require.Len(t, dead, 1)
 	assert.Equal(t, 1, dead[0].Attempts)
 
 	// A late retry report does not bring a dead message back.
-	require.NoError(t, s.Retry(ctx, []int64{id}, bridge.Attempt{At: t0, Error: "late"}, t0))
+	require.NoError(t, s.Retry(ctx, []int64{id}, outbox.Attempt{At: t0, Error: "late"}, t0))
 	q, attempts, err := s.Get(ctx, id)
 	require.NoError(t, err)
-	assert.Equal(t, bridge.StateDead, q.State)
+	assert.Equal(t, outbox.StateDead, q.State)
 	assert.Len(t, attempts, 1)
 
 	requeueAt := t0.Add(time.Hour)
@@ -182,10 +182,10 @@ func TestDeadAndRequeue(t *testing.T) {
 	due, err = s.Due(ctx, account, requeueAt, 10)
 	require.NoError(t, err)
 	require.Equal(t, []int64{id}, ids(due))
-	assert.Equal(t, bridge.StatePending, due[0].State)
+	assert.Equal(t, outbox.StatePending, due[0].State)
 	assert.Equal(t, 0, due[0].Attempts, "a requeued message gets the whole retry schedule")
 
-	assert.ErrorIs(t, s.Requeue(ctx, 12345, requeueAt), bridge.ErrNotFound)
+	assert.ErrorIs(t, s.Requeue(ctx, 12345, requeueAt), outbox.ErrNotFound)
 }
 
 func TestDedup(t *testing.T) {
@@ -197,8 +197,8 @@ func TestDedup(t *testing.T) {
 		secondAt   time.Time
 		wantSecond error
 	}{
-		{"same key inside the window", "k", "k", t0.Add(window - time.Second), bridge.ErrDuplicate},
-		{"same key at the window edge", "k", "k", t0.Add(window), bridge.ErrDuplicate},
+		{"same key inside the window", "k", "k", t0.Add(window - time.Second), outbox.ErrDuplicate},
+		{"same key at the window edge", "k", "k", t0.Add(window), outbox.ErrDuplicate},
 		{"same key after the window", "k", "k", t0.Add(window + time.Second), nil},
 		{"other key", "k", "k2", t0.Add(time.Second), nil},
 		{"no key is never a duplicate", "", "", t0.Add(time.Second), nil},
@@ -214,7 +214,7 @@ func TestDedup(t *testing.T) {
 			} else {
 				assert.NoError(t, err)
 			}
-			all, err := s.List(ctx, bridge.ListFilter{})
+			all, err := s.List(ctx, outbox.ListFilter{})
 			require.NoError(t, err)
 			want := 2
 			if tt.wantSecond != nil {
@@ -244,12 +244,12 @@ func TestDedupConcurrentSameKey(t *testing.T) {
 			if err == nil {
 				won++
 			} else {
-				assert.ErrorIs(t, err, bridge.ErrDuplicate)
+				assert.ErrorIs(t, err, outbox.ErrDuplicate)
 			}
 		}
 		assert.Equal(t, 1, won, "round %d", round)
 	}
-	all, err := s.List(ctx, bridge.ListFilter{Limit: 500})
+	all, err := s.List(ctx, outbox.ListFilter{Limit: 500})
 	require.NoError(t, err)
 	assert.Len(t, all, 5)
 }
@@ -347,7 +347,7 @@ func TestFailedCommitFailsTheWholeBatch(t *testing.T) {
 	st := s.Stats()
 	assert.Equal(t, uint64(2), st.FailedCommits)
 	assert.Zero(t, st.Commits)
-	all, err := s.List(ctx, bridge.ListFilter{})
+	all, err := s.List(ctx, outbox.ListFilter{})
 	require.NoError(t, err)
 	assert.Empty(t, all, "nothing of a failed batch is stored")
 
@@ -383,7 +383,7 @@ func TestCancelledRequestIsNotApplied(t *testing.T) {
 	assert.ErrorIs(t, s.Accept(ctx, event("late", "", t0, "wxid_c"), time.Time{}), context.Canceled)
 
 	require.NoError(t, s.Ping(context.Background())) // after the writer passed the cancelled one
-	all, err := s.List(context.Background(), bridge.ListFilter{})
+	all, err := s.List(context.Background(), outbox.ListFilter{})
 	require.NoError(t, err)
 	require.Len(t, all, 1)
 	assert.Equal(t, "first", all[0].EventID)
@@ -419,7 +419,7 @@ func TestReopenKeepsPending(t *testing.T) {
 	again, err := s.Due(ctx, account, t0, 10)
 	require.NoError(t, err)
 	assert.Equal(t, ids(due)[1:], ids(again))
-	assert.ErrorIs(t, s.Accept(ctx, event("e1", "key", t0, "wxid_a"), t0.Add(-time.Minute)), bridge.ErrDuplicate,
+	assert.ErrorIs(t, s.Accept(ctx, event("e1", "key", t0, "wxid_a"), t0.Add(-time.Minute)), outbox.ErrDuplicate,
 		"de-duplication keys survive a restart")
 }
 
@@ -435,15 +435,15 @@ func TestPrune(t *testing.T) {
 	require.NoError(t, s.Accept(ctx, event("old-sent-late", "", old, "h"), time.Time{}))
 	require.NoError(t, s.Accept(ctx, event("recent-sent", "k-recent", recent, "i"), time.Time{}))
 	require.NoError(t, s.Accept(ctx, event("no-messages", "", old), time.Time{}))
-	all, err := s.List(ctx, bridge.ListFilter{})
+	all, err := s.List(ctx, outbox.ListFilter{})
 	require.NoError(t, err)
 	byEvent := map[string][]int64{}
 	for _, q := range all {
 		byEvent[q.EventID] = append(byEvent[q.EventID], q.ID)
 	}
-	require.NoError(t, s.Retry(ctx, byEvent["old-sent"], bridge.Attempt{At: old, Error: "x"}, old))
+	require.NoError(t, s.Retry(ctx, byEvent["old-sent"], outbox.Attempt{At: old, Error: "x"}, old))
 	require.NoError(t, s.Sent(ctx, byEvent["old-sent"], old))
-	require.NoError(t, s.Dead(ctx, byEvent["old-dead"], bridge.Attempt{At: old, Error: "x"}))
+	require.NoError(t, s.Dead(ctx, byEvent["old-dead"], outbox.Attempt{At: old, Error: "x"}))
 	require.NoError(t, s.Sent(ctx, byEvent["old-sent-late"], recent)) // old, but sent recently
 	require.NoError(t, s.Sent(ctx, byEvent["recent-sent"], recent))
 
@@ -451,7 +451,7 @@ func TestPrune(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 6, n, "5 old sent and 1 old dead")
 
-	left, err := s.List(ctx, bridge.ListFilter{})
+	left, err := s.List(ctx, outbox.ListFilter{})
 	require.NoError(t, err)
 	var events []string
 	for _, q := range left {
@@ -480,29 +480,29 @@ func TestListPages(t *testing.T) {
 	for i := range 7 {
 		require.NoError(t, s.Accept(ctx, event(fmt.Sprint(i), "", t0, "wxid_a"), time.Time{}))
 	}
-	all, err := s.List(ctx, bridge.ListFilter{})
+	all, err := s.List(ctx, outbox.ListFilter{})
 	require.NoError(t, err)
 	require.Len(t, all, 7)
 	id := ids(all) // newest first
 	require.NoError(t, s.Sent(ctx, []int64{id[0], id[2], id[4]}, t0))
-	require.NoError(t, s.Dead(ctx, []int64{id[6]}, bridge.Attempt{At: t0, Error: "x"}))
+	require.NoError(t, s.Dead(ctx, []int64{id[6]}, outbox.Attempt{At: t0, Error: "x"}))
 
 	tests := []struct {
 		name   string
-		filter bridge.ListFilter
+		filter outbox.ListFilter
 		want   []int64
 	}{
-		{"first page", bridge.ListFilter{Limit: 3}, id[0:3]},
-		{"second page", bridge.ListFilter{Limit: 3, Before: id[2]}, id[3:6]},
-		{"last page", bridge.ListFilter{Limit: 3, Before: id[5]}, id[6:]},
-		{"past the end", bridge.ListFilter{Limit: 3, Before: id[6]}, []int64{}},
-		{"by state", bridge.ListFilter{State: bridge.StateSent}, []int64{id[0], id[2], id[4]}},
-		{"by state, paged", bridge.ListFilter{State: bridge.StatePending, Limit: 2, Before: id[1]}, []int64{id[3], id[5]}},
-		{"pending", bridge.ListFilter{State: bridge.StatePending}, []int64{id[1], id[3], id[5]}},
-		{"dead", bridge.ListFilter{State: bridge.StateDead}, []int64{id[6]}},
-		{"dead, past it", bridge.ListFilter{State: bridge.StateDead, Before: id[6]}, []int64{}},
-		{"unknown state", bridge.ListFilter{State: "nope"}, []int64{}},
-		{"limit capped", bridge.ListFilter{Limit: 10_000}, id},
+		{"first page", outbox.ListFilter{Limit: 3}, id[0:3]},
+		{"second page", outbox.ListFilter{Limit: 3, Before: id[2]}, id[3:6]},
+		{"last page", outbox.ListFilter{Limit: 3, Before: id[5]}, id[6:]},
+		{"past the end", outbox.ListFilter{Limit: 3, Before: id[6]}, []int64{}},
+		{"by state", outbox.ListFilter{State: outbox.StateSent}, []int64{id[0], id[2], id[4]}},
+		{"by state, paged", outbox.ListFilter{State: outbox.StatePending, Limit: 2, Before: id[1]}, []int64{id[3], id[5]}},
+		{"pending", outbox.ListFilter{State: outbox.StatePending}, []int64{id[1], id[3], id[5]}},
+		{"dead", outbox.ListFilter{State: outbox.StateDead}, []int64{id[6]}},
+		{"dead, past it", outbox.ListFilter{State: outbox.StateDead, Before: id[6]}, []int64{}},
+		{"unknown state", outbox.ListFilter{State: "nope"}, []int64{}},
+		{"limit capped", outbox.ListFilter{Limit: 10_000}, id},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -705,21 +705,21 @@ func TestDryRunState(t *testing.T) {
 	s := openStore(t, Options{})
 	old := t0.Add(-48 * time.Hour)
 	require.NoError(t, s.Accept(ctx, event("ev", "", old, "a", "b", "c", "d"), time.Time{}))
-	all, err := s.List(ctx, bridge.ListFilter{})
+	all, err := s.List(ctx, outbox.ListFilter{})
 	require.NoError(t, err)
 	id := ids(all) // newest first
 	require.NoError(t, s.Sent(ctx, id[3:4], old))
 	// Only pending messages become dry_run: a sent one stays sent.
 	require.NoError(t, s.DryRun(ctx, []int64{id[0], id[1], id[3]}, old))
 
-	dry, err := s.List(ctx, bridge.ListFilter{State: bridge.StateDryRun})
+	dry, err := s.List(ctx, outbox.ListFilter{State: outbox.StateDryRun})
 	require.NoError(t, err)
 	assert.Equal(t, id[0:2], ids(dry))
 	for _, q := range dry {
-		assert.Equal(t, bridge.StateDryRun, q.State)
+		assert.Equal(t, outbox.StateDryRun, q.State)
 		assert.True(t, q.SentAt.IsZero(), "a dry-run message was never sent")
 	}
-	sent, err := s.List(ctx, bridge.ListFilter{State: bridge.StateSent})
+	sent, err := s.List(ctx, outbox.ListFilter{State: outbox.StateSent})
 	require.NoError(t, err)
 	assert.Equal(t, id[3:4], ids(sent))
 	due, err := s.Due(ctx, account, t0, 10)
@@ -744,7 +744,7 @@ func TestMigrateToDryRunState(t *testing.T) {
 	require.NoError(t, err)
 	old := t0.Add(-48 * time.Hour)
 	require.NoError(t, s.Accept(ctx, event("ev", "", old, "a", "b"), time.Time{}))
-	all, err := s.List(ctx, bridge.ListFilter{})
+	all, err := s.List(ctx, outbox.ListFilter{})
 	require.NoError(t, err)
 	require.NoError(t, s.Sent(ctx, ids(all)[1:], old))
 	// Back to version 3 as it was released.
@@ -790,9 +790,9 @@ func TestOpenFindsACorruptPage(t *testing.T) {
 
 		s, err = Open(path, Options{})
 		require.NoError(t, err, "a damaged page in the middle does not keep the store from opening")
-		assert.ErrorIs(t, s.Integrity(), bridge.ErrCorrupt)
+		assert.ErrorIs(t, s.Integrity(), outbox.ErrCorrupt)
 		err = s.Ping(ctx)
-		require.ErrorIs(t, err, bridge.ErrCorrupt)
+		require.ErrorIs(t, err, outbox.ErrCorrupt)
 		assert.True(t, strings.HasPrefix(err.Error(), "store corrupt: "), err.Error())
 		t.Log(err)
 		require.NoError(t, s.Close())

@@ -8,14 +8,14 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gewe-bridge/gewe-bridge/bridge"
+	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 )
 
 // Accept commits the event and its messages; it returns nil only once they
 // are on disk. The acceptance time, used for the messages' created_at and
 // next_at and for the de-duplication key, is a.ReceivedAt (the store's
 // clock when zero), so it is measured on the same clock as dedupSince.
-func (s *Store) Accept(ctx context.Context, a *bridge.Accepted, dedupSince time.Time) error {
+func (s *Store) Accept(ctx context.Context, a *outbox.Accepted, dedupSince time.Time) error {
 	if a == nil {
 		return errors.New("outbox: accept: nil event")
 	}
@@ -58,7 +58,7 @@ func (s *Store) Accept(ctx context.Context, a *bridge.Accepted, dedupSince time.
 			return err
 		}
 		if repeat {
-			return bridge.ErrDuplicate
+			return outbox.ErrDuplicate
 		}
 	}
 	event, err = s.submitAccept(ctx, a, now, raw, mentions, texts)
@@ -73,7 +73,7 @@ func (s *Store) Accept(ctx context.Context, a *bridge.Accepted, dedupSince time.
 
 // submitAccept commits the event and its messages and returns the event's
 // id; the event's row is also the record of its de-duplication key.
-func (s *Store) submitAccept(ctx context.Context, a *bridge.Accepted, now int64, raw []byte, mentions []string, texts []any) (int64, error) {
+func (s *Store) submitAccept(ctx context.Context, a *outbox.Accepted, now int64, raw []byte, mentions []string, texts []any) (int64, error) {
 	var event int64
 	err := s.submit(ctx, func(t *wtx) error {
 		res, err := t.exec(stInsertEvent, a.EventID, a.Source, a.EventName, a.DedupKey, now, raw)
@@ -114,7 +114,7 @@ func (s *Store) Sent(ctx context.Context, ids []int64, at time.Time) error {
 // Retry records the failed attempt on each pending message and makes it due
 // again at next. Ids of messages that are not pending (or not there) are
 // ignored.
-func (s *Store) Retry(ctx context.Context, ids []int64, a bridge.Attempt, next time.Time) error {
+func (s *Store) Retry(ctx context.Context, ids []int64, a outbox.Attempt, next time.Time) error {
 	at, nextAt := encodeTime(a.At), encodeTime(next)
 	return s.submit(ctx, func(t *wtx) error {
 		for _, id := range ids {
@@ -131,7 +131,7 @@ func (s *Store) Retry(ctx context.Context, ids []int64, a bridge.Attempt, next t
 }
 
 // Dead records the failed attempt on each pending message and gives it up.
-func (s *Store) Dead(ctx context.Context, ids []int64, a bridge.Attempt) error {
+func (s *Store) Dead(ctx context.Context, ids []int64, a outbox.Attempt) error {
 	at := encodeTime(a.At)
 	return s.submit(ctx, func(t *wtx) error {
 		for _, id := range ids {
@@ -183,7 +183,7 @@ func (s *Store) Requeue(ctx context.Context, id int64, now time.Time) error {
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return bridge.ErrNotFound
+			return outbox.ErrNotFound
 		}
 		return nil
 	})

@@ -1,4 +1,8 @@
-package bridge
+// Package delivery sends what the outbox holds: one sender per GeWe
+// account, paced like a person (pacing.go), deciding for each failure
+// whether to retry, give up or pause the account; or a dry run that logs
+// each message instead.
+package delivery
 
 import (
 	"context"
@@ -11,6 +15,8 @@ import (
 	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
+	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
+	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 )
 
@@ -24,14 +30,14 @@ type Client interface {
 // never two sends in flight for an account, paced like a person.
 type Sender struct {
 	Account string
-	outbox  Outbox
+	outbox  outbox.Queue
 	client  Client
 	cfg     rules.DeliveryConfig
 	limits  rules.LimitsConfig
 	pacer   *Pacer
 	wake    chan struct{}
 	log     *slog.Logger
-	metrics *Metrics
+	metrics *metrics.Metrics
 	now     func() time.Time
 	dryRun  bool // log and record as dry_run, without pacing; never call the client
 
@@ -54,9 +60,9 @@ const (
 )
 
 // NewSender returns the sender for one account.
-func NewSender(account string, outbox Outbox, client Client, cfg *rules.Config, m *Metrics, log *slog.Logger) *Sender {
+func NewSender(account string, queue outbox.Queue, client Client, cfg *rules.Config, m *metrics.Metrics, log *slog.Logger) *Sender {
 	return &Sender{
-		Account: account, outbox: outbox, client: client,
+		Account: account, outbox: queue, client: client,
 		cfg: cfg.Delivery, limits: cfg.Limits,
 		pacer: NewPacer(cfg.Delivery), wake: make(chan struct{}, 1),
 		log: log.With("account", account), metrics: m, now: time.Now,
@@ -109,11 +115,11 @@ func (s *Sender) Notify() {
 func (s *Sender) Run(ctx context.Context) {
 	for ctx.Err() == nil {
 		if wait := s.pauseUntil.Sub(s.now()); wait > 0 {
-			s.metrics.paused(s.Account, s.State().PauseReason)
+			s.metrics.Paused(s.Account, s.State().PauseReason)
 			s.sleep(ctx, wait, false)
 			continue
 		}
-		s.metrics.paused(s.Account, "")
+		s.metrics.Paused(s.Account, "")
 		if st := s.state.Load(); st != nil && st.Paused {
 			s.state.Store(nil)
 		}
@@ -181,7 +187,7 @@ func (s *Sender) sleep(ctx context.Context, d time.Duration, wakeable bool) {
 // messages keep their order, but one recipient waiting for its gap does
 // not hold up the others. With nothing allowed yet, it says how long to
 // wait.
-func (s *Sender) next(due []Queued) ([]Queued, time.Duration) {
+func (s *Sender) next(due []outbox.Queued) ([]outbox.Queued, time.Duration) {
 	now := s.now()
 	seen := make(map[string]bool, 8)
 	soonest := time.Duration(-1)
@@ -205,12 +211,12 @@ func (s *Sender) next(due []Queued) ([]Queued, time.Duration) {
 // coalesce takes the oldest due message and, when it is text, the other
 // due text messages to the same recipient that fit with it in one message:
 // an alert storm to one group becomes a few long messages, not hundreds.
-func (s *Sender) coalesce(due []Queued) []Queued {
+func (s *Sender) coalesce(due []outbox.Queued) []outbox.Queued {
 	first := due[0]
 	if first.Message.IsApp() || s.cfg.Coalesce == nil || !*s.cfg.Coalesce {
 		return due[:1]
 	}
-	batch := []Queued{first}
+	batch := []outbox.Queued{first}
 	size := len(first.Message.Text)
 	for _, q := range due[1:] {
 		if q.Message.To != first.Message.To {
@@ -229,7 +235,7 @@ func (s *Sender) coalesce(due []Queued) []Queued {
 }
 
 // merge builds the one message that carries a batch.
-func merge(batch []Queued) gewe.Message {
+func merge(batch []outbox.Queued) gewe.Message {
 	m := batch[0].Message
 	if len(batch) == 1 {
 		return gewe.Message{To: m.To, Text: m.Text, At: m.At, XML: m.XML}
@@ -248,7 +254,7 @@ func merge(batch []Queued) gewe.Message {
 }
 
 // send makes one call and records its outcome for every message in batch.
-func (s *Sender) send(ctx context.Context, batch []Queued) {
+func (s *Sender) send(ctx context.Context, batch []outbox.Queued) {
 	ids := make([]int64, len(batch))
 	for i, q := range batch {
 		ids[i] = q.ID
@@ -257,7 +263,7 @@ func (s *Sender) send(ctx context.Context, batch []Queued) {
 	// The call is not cut short by a shutdown: its own timeout bounds it.
 	start := s.now()
 	retry, err := s.client.Send(context.WithoutCancel(ctx), msg)
-	s.metrics.observeSend(start, err)
+	s.metrics.ObserveSend(start, err)
 	now := s.now()
 	s.pacer.Record(msg.To, now)
 	// Record the outcome even when shutting down.
@@ -265,12 +271,12 @@ func (s *Sender) send(ctx context.Context, batch []Queued) {
 	log := s.log.With("to", msg.To, "ids", ids, "event", batch[0].EventID)
 	if err == nil {
 		s.pause = 0
-		s.metrics.sent(len(batch))
+		s.metrics.Sent(len(batch))
 		log.Info("sent", "messages", len(batch), "took", now.Sub(start).Round(time.Millisecond))
 		s.recordSent(rctx, ids, now, log)
 		return
 	}
-	attempt := Attempt{At: now, Error: err.Error()}
+	attempt := outbox.Attempt{At: now, Error: err.Error()}
 	ge, _ := gewe.AsError(err)
 	pauses := ge != nil && ge.Pauses()
 	if pauses {
@@ -279,7 +285,7 @@ func (s *Sender) send(ctx context.Context, batch []Queued) {
 	// Each message is judged on its own attempts and age: a fresh message
 	// merged into an old one must not die with it.
 	dead := map[string][]int64{}
-	var again []Queued
+	var again []outbox.Queued
 	for _, q := range batch {
 		if why := s.deadReason(q, ge, retry, pauses, now); why != "" {
 			dead[why] = append(dead[why], q.ID)
@@ -294,7 +300,7 @@ func (s *Sender) send(ctx context.Context, batch []Queued) {
 			log.Error("recording a dead message failed", "err", err)
 			s.holdOn(now)
 		}
-		s.metrics.dead(len(dids))
+		s.metrics.Dead(len(dids))
 		log.Error("message dead-lettered", "err", err, "why", why, "dead", dids)
 	}
 	if len(again) == 0 {
@@ -313,14 +319,14 @@ func (s *Sender) send(ctx context.Context, batch []Queued) {
 		log.Error("recording a retry failed", "err", err)
 		s.holdOn(now)
 	}
-	s.metrics.retried(len(rids))
+	s.metrics.Retried(len(rids))
 	log.Warn("send failed; will retry", "err", err, "attempt", again[0].Attempts+1, "next", next.Format(time.RFC3339))
 }
 
 // deadReason says why a message that failed is given up, or "" to retry.
 // An account-wide failure (offline, token, risk control) is not the
 // message's fault: it waits out the pause and only max_age ends it.
-func (s *Sender) deadReason(q Queued, ge *gewe.Error, retry, pauses bool, now time.Time) string {
+func (s *Sender) deadReason(q outbox.Queued, ge *gewe.Error, retry, pauses bool, now time.Time) string {
 	tooOld := now.Sub(q.CreatedAt) >= s.cfg.MaxAge.D()
 	switch {
 	case ge != nil && ge.Timeout() && s.cfg.OnTimeout == "drop":
@@ -343,7 +349,7 @@ func (s *Sender) deadReason(q Queued, ge *gewe.Error, retry, pauses bool, now ti
 // logDryRun logs each message at once (nothing goes to an account, so
 // there is nothing to pace) and records it as dry_run, never as sent: it
 // was not, and must not be sent when a token is set later.
-func (s *Sender) logDryRun(ctx context.Context, due []Queued) {
+func (s *Sender) logDryRun(ctx context.Context, due []outbox.Queued) {
 	d := DryRun{Log: s.log}
 	ids := make([]int64, len(due))
 	for i, q := range due {

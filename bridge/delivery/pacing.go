@@ -1,4 +1,4 @@
-package bridge
+package delivery
 
 import (
 	"math/rand/v2"

@@ -1,4 +1,9 @@
-package bridge
+// Package outbox is the contract between the bridge and the stores that
+// keep accepted messages until they are sent: the types that cross it and
+// the interfaces a store implements (the embedded SQLite one in
+// store/sqlite). The HTTP intake, the sender and the admin API each use
+// only their part of it.
+package outbox
 
 import (
 	"context"
@@ -77,17 +82,22 @@ type ListFilter struct {
 	Limit  int
 }
 
-// Outbox keeps accepted messages until they are sent or given up. The
-// embedded implementation is SQLite; a shared database can implement it for
-// several replicas.
-//
-// Every method is safe for concurrent use. Accept returns only once the
-// event and its messages are durable: its error decides between 202 and 503.
-type Outbox interface {
+// Intake is what the webhook handler needs: Accept returns only once the
+// event and its messages are durable, and its error decides between 202
+// and 503.
+type Intake interface {
 	// Accept commits the event and its messages in one transaction. When
 	// a.DedupKey was accepted at or after dedupSince it returns
 	// ErrDuplicate and stores nothing; the key is recorded by the commit.
 	Accept(ctx context.Context, a *Accepted, dedupSince time.Time) error
+	// Ping reports whether the store can be written (readiness); an error
+	// wrapping ErrCorrupt when its file failed its integrity check.
+	Ping(ctx context.Context) error
+}
+
+// Queue is what a sender needs: the due messages of its account, and the
+// outcome of each send.
+type Queue interface {
 	// Due returns up to limit pending messages of account with NextAt at
 	// or before now, oldest first.
 	Due(ctx context.Context, account string, now time.Time, limit int) ([]Queued, error)
@@ -102,20 +112,33 @@ type Outbox interface {
 	Dead(ctx context.Context, ids []int64, a Attempt) error
 	// DryRun marks pending messages logged by a dry run (StateDryRun).
 	DryRun(ctx context.Context, ids []int64, at time.Time) error
+}
 
-	// List and Get serve the admin API; Requeue makes a dead (or pending)
-	// message pending again, due now.
+// Admin is what the admin API, the metrics and the status page read, and
+// the one change they make.
+type Admin interface {
 	List(ctx context.Context, f ListFilter) ([]Queued, error)
 	Get(ctx context.Context, id int64) (*Queued, []Attempt, error)
+	// Requeue makes a message pending again, due now.
 	Requeue(ctx context.Context, id int64, now time.Time) error
-	// Prune deletes sent, dead and dry_run messages, events and de-duplication keys
-	// older than before; it returns how many messages went.
-	Prune(ctx context.Context, before time.Time) (int, error)
 	// Backlog returns each account's pending count and oldest pending
 	// message, for the queue metrics.
 	Backlog(ctx context.Context) ([]Backlog, error)
-	// Ping reports whether the store can be written (readiness); an error
-	// wrapping ErrCorrupt when its file failed its integrity check.
-	Ping(ctx context.Context) error
+}
+
+// Store is a whole outbox: what a store implements and the service holds.
+// Every method is safe for concurrent use.
+type Store interface {
+	Intake
+	Queue
+	Admin
+	// Prune deletes sent, dead and dry_run messages, events and
+	// de-duplication keys older than before; it returns how many messages
+	// went.
+	Prune(ctx context.Context, before time.Time) (int, error)
+	// CommitCounts says how many transactions the store committed and how
+	// many writes they held (writes per commit: how many webhooks share an
+	// fsync), for the metrics.
+	CommitCounts() (commits, writes uint64)
 	Close() error
 }

@@ -1,9 +1,7 @@
-// Package serve wires a running gewe-bridge from a loaded config: the
-// SQLite outbox, the GeWe client (or the dry-run one), the service, and the
-// GC settings. It is apart from package bridge because the store imports
-// bridge. `gewe-bridge serve` and the profiling build in bench/ both use it,
-// so what is profiled is what ships.
-package serve
+package bridge
+
+// Open and TuneGC are what `gewe-bridge serve` and the profiling build in
+// bench/ both call, so that what is profiled is what ships.
 
 import (
 	"errors"
@@ -13,7 +11,9 @@ import (
 	"runtime/debug"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
-	"github.com/gewe-bridge/gewe-bridge/bridge"
+	"github.com/gewe-bridge/gewe-bridge/bridge/delivery"
+	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
+	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 )
@@ -37,14 +37,14 @@ func TuneGC() {
 // Open builds the service rs describes: its SQLite outbox and its GeWe
 // client, or the dry-run client when dry-run is chosen. load is kept for
 // reloads. close releases the outbox after Run returns.
-func Open(rs *rules.Ruleset, load bridge.Loader, log *slog.Logger, m *bridge.Metrics, version string) (svc *bridge.Service, close func() error, err error) {
+func Open(rs *rules.Ruleset, load Loader, log *slog.Logger, m *metrics.Metrics, version string) (svc *Service, close func() error, err error) {
 	cfg := rs.Config()
 	store, err := sqlite.Open(cfg.Storage.Path, sqlite.Options{DedupWindow: cfg.Dedup.Window.D()})
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the outbox at %s: %w", cfg.Storage.Path, err)
 	}
 	switch err := store.Integrity(); {
-	case errors.Is(err, bridge.ErrCorrupt):
+	case errors.Is(err, outbox.ErrCorrupt):
 		// Running on keeps what can still be read and sent; /-/ready
 		// answers 503 so that an orchestrator sends webhooks elsewhere.
 		log.Error("the outbox file is corrupt (PRAGMA quick_check): /-/ready answers 503 until it is restored from a backup or moved aside",
@@ -52,11 +52,11 @@ func Open(rs *rules.Ruleset, load bridge.Loader, log *slog.Logger, m *bridge.Met
 	case err != nil:
 		log.Warn("the outbox file could not be checked", "file", cfg.Storage.Path, "err", err)
 	}
-	var client bridge.Client
+	var client delivery.Client
 	account := cfg.Gewe.AppID
 	if cfg.DryRun {
 		log.Warn("DRY-RUN MODE (gewe.dry_run or -dry-run): messages are logged and kept in state dry_run, never sent")
-		client = bridge.DryRun{Log: log}
+		client = delivery.DryRun{Log: log}
 		// Whatever gewe.app_id says: a message a crash left pending in a
 		// dry run is then never sent by a later run with a token, which
 		// sends only its own account's messages.
@@ -70,7 +70,7 @@ func Open(rs *rules.Ruleset, load bridge.Loader, log *slog.Logger, m *bridge.Met
 		}
 		client = gewe.New(gc, nil)
 	}
-	svc, err = bridge.New(bridge.Options{Load: load, Initial: rs, Outbox: store, Client: client,
+	svc, err = New(Options{Load: load, Initial: rs, Outbox: store, Client: client,
 		Account: account, Metrics: m, Logger: log, Version: version})
 	if err != nil {
 		store.Close()

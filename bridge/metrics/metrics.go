@@ -1,4 +1,6 @@
-package bridge
+// Package metrics is the bridge's Prometheus metrics: what the intake, the
+// rules and the senders count, and the outbox read at scrape time.
+package metrics
 
 import (
 	"context"
@@ -7,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
+	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -38,7 +41,7 @@ type Metrics struct {
 // backlogCollector reports the outbox's queue depth and the age of its
 // oldest pending message per account, read at scrape time.
 type backlogCollector struct {
-	outbox Outbox
+	outbox Watched
 	now    func() time.Time
 	depth  *prometheus.Desc
 	oldest *prometheus.Desc
@@ -60,8 +63,14 @@ func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// WatchOutbox adds the outbox's queue metrics.
-func (m *Metrics) WatchOutbox(o Outbox, now func() time.Time) {
+// Watched is what the metrics read of an outbox at scrape time.
+type Watched interface {
+	Backlog(ctx context.Context) ([]outbox.Backlog, error)
+	CommitCounts() (commits, writes uint64)
+}
+
+// WatchOutbox adds the outbox's queue and commit metrics.
+func (m *Metrics) WatchOutbox(o Watched, now func() time.Time) {
 	if m == nil {
 		return
 	}
@@ -69,25 +78,17 @@ func (m *Metrics) WatchOutbox(o Outbox, now func() time.Time) {
 		depth: prometheus.NewDesc("gewe_bridge_queue_pending", "Messages waiting to be sent, by account.", []string{"account"}, nil),
 		oldest: prometheus.NewDesc("gewe_bridge_oldest_pending_seconds", "Age of the oldest message waiting to be sent, by account.",
 			[]string{"account"}, nil)})
-	if c, ok := o.(commitCounter); ok {
-		m.Registry.MustRegister(
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gewe_bridge_outbox_commits_total",
-				Help: "Transactions the outbox committed (one fsync each)."},
-				func() float64 { n, _ := c.CommitCounts(); return float64(n) }),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gewe_bridge_outbox_committed_writes_total",
-				Help: "Writes (webhooks accepted, sends recorded) those transactions held; divided by the commits, how many share an fsync."},
-				func() float64 { _, n := c.CommitCounts(); return float64(n) }))
-	}
+	m.Registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gewe_bridge_outbox_commits_total",
+			Help: "Transactions the outbox committed (one fsync each)."},
+			func() float64 { n, _ := o.CommitCounts(); return float64(n) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gewe_bridge_outbox_committed_writes_total",
+			Help: "Writes (webhooks accepted, sends recorded) those transactions held; divided by the commits, how many share an fsync."},
+			func() float64 { _, n := o.CommitCounts(); return float64(n) }))
 }
 
-// commitCounter is an outbox that commits writes in groups (the SQLite
-// one) and counts them.
-type commitCounter interface {
-	CommitCounts() (commits, writes uint64)
-}
-
-// NewMetrics registers the bridge's metrics, plus Go and process ones.
-func NewMetrics() *Metrics {
+// New registers the bridge's metrics, plus Go and process ones.
+func New() *Metrics {
 	r := prometheus.NewRegistry()
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	const ns = "gewe_bridge"
@@ -133,7 +134,8 @@ func NewMetrics() *Metrics {
 	return m
 }
 
-func (m *Metrics) webhook(source, event string, code int) {
+// Webhook counts a webhook by source, event label and answer.
+func (m *Metrics) Webhook(source, event string, code int) {
 	if m != nil {
 		m.webhooks.WithLabelValues(source, event, strconv.Itoa(code)).Inc()
 		if code == 401 {
@@ -142,7 +144,8 @@ func (m *Metrics) webhook(source, event string, code int) {
 	}
 }
 
-func (m *Metrics) routed(matched []string, errs []ruleErr) {
+// Routed counts rule matches and rule failures.
+func (m *Metrics) Routed(matched []string, errs []RuleError) {
 	if m == nil {
 		return
 	}
@@ -150,44 +153,51 @@ func (m *Metrics) routed(matched []string, errs []ruleErr) {
 		m.ruleMatches.WithLabelValues(r).Inc()
 	}
 	for _, e := range errs {
-		m.ruleErrors.WithLabelValues(e.rule, e.stage).Inc()
+		m.ruleErrors.WithLabelValues(e.Rule, e.Stage).Inc()
 	}
 }
 
-type ruleErr struct{ rule, stage string }
+// RuleError is a rule that failed, and at which stage.
+type RuleError struct{ Rule, Stage string }
 
-func (m *Metrics) accepted(n int) {
+// Accepted counts messages queued.
+func (m *Metrics) Accepted(n int) {
 	if m != nil {
 		m.queued.Add(float64(n))
 	}
 }
 
-func (m *Metrics) duplicate() {
+// Duplicate counts a webhook answered as a duplicate.
+func (m *Metrics) Duplicate() {
 	if m != nil {
 		m.duplicates.Inc()
 	}
 }
 
-func (m *Metrics) sent(n int) {
+// Sent counts n messages delivered in one send (n-1 were coalesced).
+func (m *Metrics) Sent(n int) {
 	if m != nil {
 		m.sentTotal.Add(float64(n))
 		m.coalesced.Add(float64(n - 1))
 	}
 }
 
-func (m *Metrics) retried(n int) {
+// Retried counts messages scheduled for another attempt.
+func (m *Metrics) Retried(n int) {
 	if m != nil {
 		m.retriedTotal.Add(float64(n))
 	}
 }
 
-func (m *Metrics) dead(n int) {
+// Dead counts messages given up.
+func (m *Metrics) Dead(n int) {
 	if m != nil {
 		m.deadTotal.Add(float64(n))
 	}
 }
 
-func (m *Metrics) observeSend(start time.Time, err error) {
+// ObserveSend records a GeWe call's latency, and its failure by reason.
+func (m *Metrics) ObserveSend(start time.Time, err error) {
 	if m == nil {
 		return
 	}
@@ -208,9 +218,9 @@ func (m *Metrics) SetBuildInfo(version string) {
 	}
 }
 
-// paused records whether an account's sender is paused, and why (reason
+// Paused records whether an account's sender is paused, and why (reason
 // is "" when it is not).
-func (m *Metrics) paused(account, reason string) {
+func (m *Metrics) Paused(account, reason string) {
 	if m == nil {
 		return
 	}
@@ -225,7 +235,8 @@ func (m *Metrics) paused(account, reason string) {
 	}
 }
 
-func (m *Metrics) reloaded(ok bool) {
+// Reloaded records a config load's outcome.
+func (m *Metrics) Reloaded(ok bool) {
 	if m == nil {
 		return
 	}

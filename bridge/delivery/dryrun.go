@@ -1,4 +1,4 @@
-package bridge
+package delivery
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 // DryRun is the client of a dry run, chosen with gewe.dry_run or serve
 // -dry-run: it logs each message it would have sent and sends nothing.
 // The Sender of a dry-run config logs its messages itself and records them
-// as StateDryRun, never calling its client.
+// as outbox.StateDryRun, never calling its client.
 type DryRun struct{ Log *slog.Logger }
 
 // Send logs m.

@@ -1,4 +1,4 @@
-package bridge_test
+package delivery_test
 
 import (
 	"context"
@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
-	"github.com/gewe-bridge/gewe-bridge/bridge"
+	"github.com/gewe-bridge/gewe-bridge/bridge/delivery"
+	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 	"github.com/stretchr/testify/assert"
@@ -71,7 +72,7 @@ delivery: {group_gap_min: 1ms, group_gap_max: 2ms, person_gap: 1ms, initial_back
 type harness struct {
 	store  *sqlite.Store
 	client *fakeClient
-	sender *bridge.Sender
+	sender *delivery.Sender
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -90,14 +91,14 @@ func startSender(t *testing.T, cfg *rules.Config, client *fakeClient, texts ...s
 		if strings.HasPrefix(text, "<appmsg") {
 			msg = rules.Message{Rule: "r", To: to, XML: text}
 		}
-		require.NoError(t, store.Accept(context.Background(), &bridge.Accepted{
+		require.NoError(t, store.Accept(context.Background(), &outbox.Accepted{
 			EventID: fmt.Sprint("ev", i), Source: "am", ReceivedAt: accepted, Account: "wx_a",
 			Messages: []rules.Message{msg},
 		}, time.Time{}))
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	h := &harness{store: store, client: client, done: make(chan struct{})}
-	h.sender = bridge.NewSender("wx_a", store, client, cfg, nil, log)
+	h.sender = delivery.NewSender("wx_a", store, client, cfg, nil, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	go func() { defer close(h.done); h.sender.Run(ctx) }()
@@ -105,11 +106,11 @@ func startSender(t *testing.T, cfg *rules.Config, client *fakeClient, texts ...s
 	return h
 }
 
-func (h *harness) waitState(t *testing.T, state string, n int) []bridge.Queued {
+func (h *harness) waitState(t *testing.T, state string, n int) []outbox.Queued {
 	t.Helper()
-	var got []bridge.Queued
+	var got []outbox.Queued
 	require.Eventually(t, func() bool {
-		got, _ = h.store.List(context.Background(), bridge.ListFilter{State: state, Limit: 500})
+		got, _ = h.store.List(context.Background(), outbox.ListFilter{State: state, Limit: 500})
 		return len(got) >= n
 	}, 5*time.Second, 5*time.Millisecond, "want %d %s messages", n, state)
 	return got
@@ -121,7 +122,7 @@ func TestSenderCoalescesTextToOneRecipient(t *testing.T) {
 		texts[i] = fmt.Sprintf("alert %02d is firing", i)
 	}
 	h := startSender(t, testConfig(t, ""), &fakeClient{}, texts...)
-	h.waitState(t, bridge.StateSent, 50)
+	h.waitState(t, outbox.StateSent, 50)
 	sent, calls := h.client.snapshot()
 	assert.Equal(t, 1, calls, "50 short texts to one group fit in one message")
 	for _, text := range texts {
@@ -135,7 +136,7 @@ func TestSenderCoalescingRespectsTheTextLimit(t *testing.T) {
 		texts[i] = fmt.Sprintf("%02d %s", i, strings.Repeat("告", 100)) // ~303 bytes each
 	}
 	h := startSender(t, testConfig(t, ""), &fakeClient{}, texts...)
-	h.waitState(t, bridge.StateSent, 30)
+	h.waitState(t, outbox.StateSent, 30)
 	sent, _ := h.client.snapshot()
 	assert.Greater(t, len(sent), 1)
 	all := ""
@@ -158,14 +159,14 @@ func TestSenderOutcomes(t *testing.T) {
 		wantCalls int
 		attempts  int
 	}{
-		{name: "success", wantState: bridge.StateSent, wantCalls: 1},
-		{name: "retryable then success", errs: []error{&gewe.Error{Op: "sendmsg", Kind: gewe.Server, Status: 500}}, wantState: bridge.StateSent, wantCalls: 2, attempts: 1},
-		{name: "permanent is dead at once", errs: []error{&gewe.Error{Op: "sendmsg", Kind: gewe.BadRequest, Msg: "参数错误"}}, wantState: bridge.StateDead, wantCalls: 1, attempts: 1},
-		{name: "max age", delivery: ", max_age: 1ms", errs: []error{errRetry()}, wantState: bridge.StateDead, wantCalls: 1, attempts: 1},
-		{name: "max attempts", delivery: ", max_attempts: 3", errs: []error{errRetry(), errRetry(), errRetry(), errRetry()}, wantState: bridge.StateDead, wantCalls: 3, attempts: 3},
-		{name: "timeout retried by default", errs: []error{&gewe.Error{Op: "sendmsg", Kind: gewe.Timeout}}, wantState: bridge.StateSent, wantCalls: 2, attempts: 1},
-		{name: "timeout dropped on request", delivery: ", on_timeout: drop", errs: []error{&gewe.Error{Op: "sendmsg", Kind: gewe.Timeout}}, wantState: bridge.StateDead, wantCalls: 1, attempts: 1},
-		{name: "offline pauses, then sends", errs: []error{offline}, wantState: bridge.StateSent, wantCalls: 2, attempts: 1},
+		{name: "success", wantState: outbox.StateSent, wantCalls: 1},
+		{name: "retryable then success", errs: []error{&gewe.Error{Op: "sendmsg", Kind: gewe.Server, Status: 500}}, wantState: outbox.StateSent, wantCalls: 2, attempts: 1},
+		{name: "permanent is dead at once", errs: []error{&gewe.Error{Op: "sendmsg", Kind: gewe.BadRequest, Msg: "参数错误"}}, wantState: outbox.StateDead, wantCalls: 1, attempts: 1},
+		{name: "max age", delivery: ", max_age: 1ms", errs: []error{errRetry()}, wantState: outbox.StateDead, wantCalls: 1, attempts: 1},
+		{name: "max attempts", delivery: ", max_attempts: 3", errs: []error{errRetry(), errRetry(), errRetry(), errRetry()}, wantState: outbox.StateDead, wantCalls: 3, attempts: 3},
+		{name: "timeout retried by default", errs: []error{&gewe.Error{Op: "sendmsg", Kind: gewe.Timeout}}, wantState: outbox.StateSent, wantCalls: 2, attempts: 1},
+		{name: "timeout dropped on request", delivery: ", on_timeout: drop", errs: []error{&gewe.Error{Op: "sendmsg", Kind: gewe.Timeout}}, wantState: outbox.StateDead, wantCalls: 1, attempts: 1},
+		{name: "offline pauses, then sends", errs: []error{offline}, wantState: outbox.StateSent, wantCalls: 2, attempts: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,7 +191,7 @@ func errRetry() error {
 func TestSenderAppCardsAreNotMerged(t *testing.T) {
 	card := rules.LinkCardXML("t", "d", "https://x/?a=1&b=2", "")
 	h := startSender(t, testConfig(t, ""), &fakeClient{}, card, card, "text")
-	h.waitState(t, bridge.StateSent, 3)
+	h.waitState(t, outbox.StateSent, 3)
 	sent, calls := h.client.snapshot()
 	assert.Equal(t, 3, calls)
 	assert.Equal(t, card, sent[0].XML)
@@ -207,25 +208,25 @@ func TestSenderDoesNotBlockOnOneRecipient(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
 	for i, to := range []string{"1@chatroom", "1@chatroom", "wxid_person"} {
-		require.NoError(t, store.Accept(context.Background(), &bridge.Accepted{
+		require.NoError(t, store.Accept(context.Background(), &outbox.Accepted{
 			EventID: fmt.Sprint("ev", i), Source: "am", ReceivedAt: time.Now(), Account: "wx_a",
 			Messages: []rules.Message{{Rule: "r", To: to, Text: fmt.Sprint("m", i)}},
 		}, time.Time{}))
 	}
 	client := &fakeClient{}
-	sender := bridge.NewSender("wx_a", store, client, cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sender := delivery.NewSender("wx_a", store, client, cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); sender.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	require.Eventually(t, func() bool {
-		sent, _ := store.List(context.Background(), bridge.ListFilter{State: bridge.StateSent})
+		sent, _ := store.List(context.Background(), outbox.ListFilter{State: outbox.StateSent})
 		return len(sent) == 2
 	}, 5*time.Second, 5*time.Millisecond)
 	sent, _ := client.snapshot()
 	assert.Equal(t, "1@chatroom", sent[0].To)
 	assert.Equal(t, "wxid_person", sent[1].To, "the person's message passes the group's waiting one")
-	pending, err := store.List(context.Background(), bridge.ListFilter{State: bridge.StatePending})
+	pending, err := store.List(context.Background(), outbox.ListFilter{State: outbox.StatePending})
 	require.NoError(t, err)
 	require.Len(t, pending, 1)
 	assert.Equal(t, "m1", pending[0].Message.Text, "the group's second message still waits its turn")
@@ -233,7 +234,7 @@ func TestSenderDoesNotBlockOnOneRecipient(t *testing.T) {
 
 // sentFails is an outbox whose Sent fails the first n times.
 type sentFails struct {
-	bridge.Outbox
+	outbox.Queue
 	mu sync.Mutex
 	n  int
 }
@@ -246,12 +247,12 @@ func (o *sentFails) Sent(ctx context.Context, ids []int64, at time.Time) error {
 	if fail {
 		return errors.New("disk I/O error")
 	}
-	return o.Outbox.Sent(ctx, ids, at)
+	return o.Queue.Sent(ctx, ids, at)
 }
 
-func runSender(t *testing.T, cfg *rules.Config, outbox bridge.Outbox, client *fakeClient) {
+func runSender(t *testing.T, cfg *rules.Config, outbox outbox.Queue, client *fakeClient) {
 	t.Helper()
-	sender := bridge.NewSender("wx_a", outbox, client, cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sender := delivery.NewSender("wx_a", outbox, client, cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); sender.Run(ctx) }()
@@ -264,7 +265,7 @@ func acceptOne(t *testing.T, store *sqlite.Store, to, text string, created time.
 	if strings.HasPrefix(text, "<appmsg") {
 		msg = rules.Message{Rule: "r", To: to, XML: text}
 	}
-	require.NoError(t, store.Accept(context.Background(), &bridge.Accepted{
+	require.NoError(t, store.Accept(context.Background(), &outbox.Accepted{
 		EventID: text, Source: "am", ReceivedAt: created, Account: "wx_a", Messages: []rules.Message{msg},
 	}, time.Time{}))
 }
@@ -283,9 +284,9 @@ func TestSenderNeverResendsWhatItCouldNotRecord(t *testing.T) {
 	store := openStore(t)
 	acceptOne(t, store, "1@chatroom", "hello", time.Now())
 	client := &fakeClient{}
-	runSender(t, testConfig(t, ""), &sentFails{Outbox: store, n: 1}, client)
+	runSender(t, testConfig(t, ""), &sentFails{Queue: store, n: 1}, client)
 	require.Eventually(t, func() bool {
-		sent, _ := store.List(context.Background(), bridge.ListFilter{State: bridge.StateSent})
+		sent, _ := store.List(context.Background(), outbox.ListFilter{State: outbox.StateSent})
 		return len(sent) == 1
 	}, 10*time.Second, 10*time.Millisecond, "recorded once the store works")
 	_, calls := client.snapshot()
@@ -298,17 +299,17 @@ func TestSenderJudgesEachMergedMessage(t *testing.T) {
 	store := openStore(t)
 	cfg := testConfig(t, ", max_attempts: 2")
 	acceptOne(t, store, "1@chatroom", "old alert", time.Now())
-	old, err := store.List(context.Background(), bridge.ListFilter{Limit: 1})
+	old, err := store.List(context.Background(), outbox.ListFilter{Limit: 1})
 	require.NoError(t, err)
-	require.NoError(t, store.Retry(context.Background(), []int64{old[0].ID}, bridge.Attempt{At: time.Now(), Error: "earlier"}, time.Now()))
+	require.NoError(t, store.Retry(context.Background(), []int64{old[0].ID}, outbox.Attempt{At: time.Now(), Error: "earlier"}, time.Now()))
 	acceptOne(t, store, "1@chatroom", "NEW alert", time.Now())
 	client := &fakeClient{errs: []error{errRetry()}}
 	runSender(t, cfg, store, client)
 	require.Eventually(t, func() bool {
-		sent, _ := store.List(context.Background(), bridge.ListFilter{State: bridge.StateSent})
+		sent, _ := store.List(context.Background(), outbox.ListFilter{State: outbox.StateSent})
 		return len(sent) == 1
 	}, 5*time.Second, 5*time.Millisecond)
-	dead, _ := store.List(context.Background(), bridge.ListFilter{State: bridge.StateDead})
+	dead, _ := store.List(context.Background(), outbox.ListFilter{State: outbox.StateDead})
 	require.Len(t, dead, 1)
 	assert.Equal(t, "old alert", dead[0].Message.Text)
 	msgs, _ := client.snapshot()
@@ -326,10 +327,10 @@ func TestSenderAccountFailuresDoNotDeadLetter(t *testing.T) {
 	client := &fakeClient{errs: []error{token, token, token}}
 	runSender(t, testConfig(t, ""), store, client)
 	require.Eventually(t, func() bool {
-		sent, _ := store.List(context.Background(), bridge.ListFilter{State: bridge.StateSent})
+		sent, _ := store.List(context.Background(), outbox.ListFilter{State: outbox.StateSent})
 		return len(sent) == 3
 	}, 10*time.Second, 10*time.Millisecond, "all sent once the token works")
-	dead, _ := store.List(context.Background(), bridge.ListFilter{State: bridge.StateDead})
+	dead, _ := store.List(context.Background(), outbox.ListFilter{State: outbox.StateDead})
 	assert.Empty(t, dead)
 }
 
@@ -367,15 +368,15 @@ rules: [{name: r, to: ["1@chatroom"]}]
 	}
 	start := time.Now()
 	h := startSender(t, cfg, &fakeClient{}, texts...)
-	got := h.waitState(t, bridge.StateDryRun, len(texts))
+	got := h.waitState(t, outbox.StateDryRun, len(texts))
 	assert.Less(t, time.Since(start), 2*time.Second, "dry-run messages are not paced")
 	for _, q := range got {
 		assert.True(t, q.SentAt.IsZero())
 	}
 	_, calls := h.client.snapshot()
 	assert.Zero(t, calls, "a dry run never calls the client")
-	for _, state := range []string{bridge.StateSent, bridge.StatePending} {
-		qs, err := h.store.List(context.Background(), bridge.ListFilter{State: state})
+	for _, state := range []string{outbox.StateSent, outbox.StatePending} {
+		qs, err := h.store.List(context.Background(), outbox.ListFilter{State: state})
 		require.NoError(t, err)
 		assert.Empty(t, qs, state)
 	}
@@ -388,13 +389,13 @@ func TestSenderStateSaysWhyItIsPaused(t *testing.T) {
 	wrong := &gewe.Error{Op: "postText", Kind: gewe.WrongEndpoint, Status: 404, Path: "/v2/api/v2/api/message/postText"}
 	client := &fakeClient{errs: []error{wrong, wrong, wrong, wrong, wrong, wrong, wrong, wrong}}
 	h := startSender(t, testConfig(t, ""), client, "disk full")
-	var st bridge.SenderState
+	var st delivery.SenderState
 	require.Eventually(t, func() bool { st = h.sender.State(); return st.Paused }, 5*time.Second, time.Millisecond)
 	assert.Equal(t, "wx_a", st.Account)
 	assert.Equal(t, "wrong_endpoint", st.PauseReason)
 	assert.Contains(t, st.PauseError, "/v2/api/v2/api/message/postText")
 	assert.False(t, st.PausedUntil.IsZero())
-	h.waitState(t, bridge.StatePending, 1)
-	dead, _ := h.store.List(context.Background(), bridge.ListFilter{State: bridge.StateDead})
+	h.waitState(t, outbox.StatePending, 1)
+	dead, _ := h.store.List(context.Background(), outbox.ListFilter{State: outbox.StateDead})
 	assert.Empty(t, dead, "a wrong endpoint loses nothing")
 }
