@@ -22,10 +22,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/gewe-bridge/gewe-bridge/adapters"
-	"github.com/gewe-bridge/gewe-bridge/adapters/alertmanager"
-	"github.com/gewe-bridge/gewe-bridge/adapters/generic"
 	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
-	"github.com/gewe-bridge/gewe-bridge/adapters/github"
 	"github.com/gewe-bridge/gewe-bridge/bridge"
 	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
@@ -336,8 +333,7 @@ func checkCmd(c *cli, stdout, stderr io.Writer) int {
 // checkOnline asks GeWe whether the config's gewe settings work, one line
 // per setting, and fails when one is wrong.
 func checkOnline(cfg *rules.Config, stdout, stderr io.Writer) int {
-	gc := gewe.Config{BaseURL: cfg.Gewe.BaseURL, Token: string(cfg.Gewe.Token), AppID: cfg.Gewe.AppID,
-		API: cfg.Gewe.API, Timeout: cfg.Gewe.Timeout.D()}
+	gc := bridge.GeweConfig(cfg.Gewe)
 	if err := gc.Validate(); err != nil {
 		fmt.Fprintln(stderr, "check --online:", err)
 		return 1
@@ -362,7 +358,7 @@ func testCmd(c *cli, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, probs.Error())
 		return 1
 	}
-	src, ok := rs.Config().Sources[*sourceName]
+	sc, ok := rs.Config().Sources[*sourceName]
 	if !ok {
 		fmt.Fprintf(stderr, "test: no source %q in the config\n", *sourceName)
 		return 1
@@ -377,24 +373,15 @@ func testCmd(c *cli, stdout, stderr io.Writer) int {
 		k, v, _ := strings.Cut(h, ":")
 		req.Headers[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
 	}
-	// Credentials are not checked here: the receivers get none.
-	var recv adapters.Receiver
-	switch src.Type {
-	case "github":
-		req.Headers["x-github-event"] = *event
-		if req.Headers["x-github-delivery"] == "" {
-			req.Headers["x-github-delivery"] = "test"
-		}
-		recv = github.New(github.Config{})
-	case "alertmanager":
-		recv = alertmanager.New(alertmanager.Config{})
-	default:
-		if *event != "" {
-			req.Headers["x-event"] = *event
-		}
-		recv = generic.New(generic.Config{})
+	// Credentials are not checked here: nothing is sent.
+	src := bridge.NewSource(*sourceName, sc, rs.Config().Limits, bridge.NoCredentials)
+	if *event != "" && src.EventHeader != "" {
+		req.Headers[src.EventHeader] = *event
 	}
-	ev, err := recv.Receive(req)
+	if src.DeliveryHeader != "" && req.Headers[src.DeliveryHeader] == "" {
+		req.Headers[src.DeliveryHeader] = "test"
+	}
+	ev, err := src.Receiver.Receive(req)
 	if err != nil {
 		fmt.Fprintln(stderr, "test: the payload is refused:", err)
 		return 1

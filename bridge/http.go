@@ -155,7 +155,7 @@ func (s *Service) hook(c *fiber.Ctx) error {
 	}
 	if s.closing.Load() {
 		c.Context().SetConnectionClose()
-		s.opts.Metrics.Webhook(src.name, "", fiber.StatusServiceUnavailable)
+		s.opts.Metrics.Webhook(src.Name, "", fiber.StatusServiceUnavailable)
 		return fail(c, fiber.StatusServiceUnavailable, "shutting down")
 	}
 	req, done, err := s.readRequest(c, src)
@@ -164,19 +164,19 @@ func (s *Service) hook(c *fiber.Ctx) error {
 		c.Context().SetConnectionClose() // the body is unread, or read in part
 		return s.refuse(c, src, err)
 	}
-	ev, err := src.recv.Receive(req)
+	ev, err := src.Receiver.Receive(req)
 	if err != nil {
 		return s.refuse(c, src, err)
 	}
 	// Templates, traces and answers see no credential.
-	adapters.RedactHeaders(ev.Headers, src.credentialHeader)
-	label := src.label(ev.Event)
+	adapters.RedactHeaders(ev.Headers, src.CredentialHeader)
+	label := src.Label(ev.Event)
 	// Built only for a line that is logged: With formats its fields at once,
 	// and at the default level the accepted webhook logs nothing.
-	log := func() *slog.Logger { return s.log.With("source", src.name, "event", ev.Event, "delivery", ev.ID) }
+	log := func() *slog.Logger { return s.log.With("source", src.Name, "event", ev.Event, "delivery", ev.ID) }
 	if c.QueryBool("dry_run") {
 		tr := st.rules.Trace(ev)
-		s.opts.Metrics.Webhook(src.name, label, fiber.StatusOK)
+		s.opts.Metrics.Webhook(src.Name, label, fiber.StatusOK)
 		return c.JSON(tr)
 	}
 	res := st.rules.Route(ev)
@@ -184,12 +184,12 @@ func (s *Service) hook(c *fiber.Ctx) error {
 	if len(res.Messages) == 0 {
 		s.traces.add(ev, res, s.opts.Now(), OutcomeNoMessage, fiber.StatusAccepted)
 		log().Info("webhook accepted; no rule produced a message", "matched", res.Matched)
-		s.opts.Metrics.Webhook(src.name, label, fiber.StatusAccepted)
+		s.opts.Metrics.Webhook(src.Name, label, fiber.StatusAccepted)
 		return c.Status(fiber.StatusAccepted).JSON(accepted(ev.ID, res, 0))
 	}
 	now := s.opts.Now()
 	acc := &outbox.Accepted{
-		EventID: ev.ID, Source: src.name, EventName: ev.Event, DedupKey: ev.DedupKey,
+		EventID: ev.ID, Source: src.Name, EventName: ev.Event, DedupKey: ev.DedupKey,
 		Raw: ev.Raw, ReceivedAt: now, Account: s.opts.Account, Messages: res.Messages,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), acceptTimeout)
@@ -200,18 +200,18 @@ func (s *Service) hook(c *fiber.Ctx) error {
 		s.traces.add(ev, res, now, OutcomeDuplicate, fiber.StatusOK)
 		log().Info("duplicate delivery; nothing sent", "dedup_key", ev.DedupKey)
 		s.opts.Metrics.Duplicate()
-		s.opts.Metrics.Webhook(src.name, label, fiber.StatusOK)
+		s.opts.Metrics.Webhook(src.Name, label, fiber.StatusOK)
 		return c.JSON(fiber.Map{"id": ev.ID, "duplicate": true})
 	case err != nil:
 		s.traces.add(ev, res, now, OutcomeUnavailable, fiber.StatusServiceUnavailable)
 		log().Error("could not store the webhook's messages; answering 503 so the sender retries", "err", err)
-		s.opts.Metrics.Webhook(src.name, label, fiber.StatusServiceUnavailable)
+		s.opts.Metrics.Webhook(src.Name, label, fiber.StatusServiceUnavailable)
 		return fail(c, fiber.StatusServiceUnavailable, "cannot accept now, retry later")
 	}
 	s.traces.add(ev, res, now, OutcomeQueued, fiber.StatusAccepted)
 	s.sender.Notify()
 	s.opts.Metrics.Accepted(len(res.Messages))
-	s.opts.Metrics.Webhook(src.name, label, fiber.StatusAccepted)
+	s.opts.Metrics.Webhook(src.Name, label, fiber.StatusAccepted)
 	if s.log.Enabled(ctx, slog.LevelInfo) {
 		log().Info("webhook accepted", "matched", res.Matched, "queued", len(res.Messages))
 	}
@@ -233,20 +233,20 @@ func accepted(id string, res *rules.Result, queued int) acceptedAnswer {
 	return acceptedAnswer{ID: id, Matched: matched, Queued: queued}
 }
 
-func (s *Service) refuse(c *fiber.Ctx, src *source, err error) error {
+func (s *Service) refuse(c *fiber.Ctx, src *Source, err error) error {
 	if errors.Is(err, errNoRoom) {
-		s.opts.Metrics.Webhook(src.name, "", fiber.StatusServiceUnavailable)
+		s.opts.Metrics.Webhook(src.Name, "", fiber.StatusServiceUnavailable)
 		s.log.Warn("webhook refused: too many large bodies in flight; answered 503 so the sender retries",
-			"source", src.name, "bytes", c.Request().Header.ContentLength(), "remote", c.IP())
+			"source", src.Name, "bytes", c.Request().Header.ContentLength(), "remote", c.IP())
 		c.Set(fiber.HeaderRetryAfter, retryAfter)
 		return fail(c, fiber.StatusServiceUnavailable, "too busy, retry later")
 	}
 	code := adapters.StatusOf(err)
-	s.opts.Metrics.Webhook(src.name, "", code)
+	s.opts.Metrics.Webhook(src.Name, "", code)
 	delivery := safeHeader(c, "X-GitHub-Delivery", "X-Gitea-Delivery", "Idempotency-Key")
-	s.log.Warn("webhook refused", "source", src.name, "code", code, "err", err,
+	s.log.Warn("webhook refused", "source", src.Name, "code", code, "err", err,
 		"delivery", delivery, "remote", c.IP())
-	s.traces.refused(src.name, safeHeader(c, "X-GitHub-Event", "X-Event"), delivery, s.opts.Now(), code, err.Error())
+	s.traces.refused(src.Name, safeHeader(c, "X-GitHub-Event", "X-Event"), delivery, s.opts.Now(), code, err.Error())
 	return fail(c, code, err.Error())
 }
 
@@ -275,11 +275,11 @@ func (s *Service) observeRoute(log func() *slog.Logger, res *rules.Result) {
 
 // readRequest reads the body (readBody) and copies the headers out of
 // Fiber's reused buffers. done gives back the body's room in the budget.
-func (s *Service) readRequest(c *fiber.Ctx, src *source) (req *adapters.Request, done func(), err error) {
+func (s *Service) readRequest(c *fiber.Ctx, src *Source) (req *adapters.Request, done func(), err error) {
 	if enc := strings.ToLower(strings.TrimSpace(c.Get(fiber.HeaderContentEncoding))); enc != "" && enc != "identity" {
 		return nil, func() {}, adapters.Errorf(adapters.Unsupported, "Content-Encoding %.32q is not accepted: send the body uncompressed", enc)
 	}
-	body, done, err := s.readBody(c, src.limit)
+	body, done, err := s.readBody(c, src.Limit)
 	if err != nil {
 		return nil, done, err
 	}
@@ -291,7 +291,7 @@ func (s *Service) readRequest(c *fiber.Ctx, src *source) (req *adapters.Request,
 	c.Request().Header.VisitAll(func(k, v []byte) {
 		headers[strings.ToLower(string(k))] = string(v)
 	})
-	return &adapters.Request{Source: src.name, ContentType: ct, Headers: headers, Body: body}, done, nil
+	return &adapters.Request{Source: src.Name, ContentType: ct, Headers: headers, Body: body}, done, nil
 }
 
 func (s *Service) ready(c *fiber.Ctx) error {

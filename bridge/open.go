@@ -62,8 +62,7 @@ func Open(rs *rules.Ruleset, load Loader, log *slog.Logger, m *metrics.Metrics, 
 		// sends only its own account's messages.
 		account = dryRunAccount
 	} else {
-		gc := gewe.Config{BaseURL: cfg.Gewe.BaseURL, Token: string(cfg.Gewe.Token), AppID: cfg.Gewe.AppID,
-			API: cfg.Gewe.API, Timeout: cfg.Gewe.Timeout.D()}
+		gc := GeweConfig(cfg.Gewe)
 		if err := gc.Validate(); err != nil {
 			store.Close()
 			return nil, nil, err

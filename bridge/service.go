@@ -12,15 +12,10 @@ import (
 	"log/slog"
 	"reflect"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/gewe-bridge/gewe-bridge/adapters"
-	"github.com/gewe-bridge/gewe-bridge/adapters/alertmanager"
-	"github.com/gewe-bridge/gewe-bridge/adapters/generic"
-	"github.com/gewe-bridge/gewe-bridge/adapters/github"
 	"github.com/gewe-bridge/gewe-bridge/bridge/delivery"
 	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
@@ -65,20 +60,7 @@ type Service struct {
 // state is what a reload replaces as a whole: a webhook sees one config.
 type state struct {
 	rules   *rules.Ruleset
-	sources map[string]*source
-}
-
-type source struct {
-	name  string
-	typ   string
-	recv  adapters.Receiver
-	limit int64
-	// label is the event's metric label: known names only, so that
-	// senders cannot make a series per request.
-	label func(event string) string
-	// credentialHeader is the source's own signature header (lower case),
-	// redacted with the usual ones before rules and traces see headers.
-	credentialHeader string
+	sources map[string]*Source
 }
 
 type reloadStatus struct {
@@ -138,30 +120,9 @@ func (s *Service) warnStranded() {
 // install makes rs the config every new webhook sees.
 func (s *Service) install(rs *rules.Ruleset) {
 	cfg := rs.Config()
-	st := &state{rules: rs, sources: map[string]*source{}}
+	st := &state{rules: rs, sources: map[string]*Source{}}
 	for name, sc := range cfg.Sources {
-		src := &source{name: name, typ: sc.Type, limit: cfg.Limits.BodyBytes}
-		switch sc.Type {
-		case "github":
-			src.recv = github.New(github.Config{Secret: string(sc.Secret)})
-			src.limit = cfg.Limits.GitHubBody
-			src.label = github.EventLabel
-		case "alertmanager":
-			src.label = alertmanager.EventLabel
-			c := alertmanager.Config{BearerToken: string(sc.BearerToken)}
-			if sc.BasicAuth != nil {
-				c.BasicAuth = &alertmanager.BasicAuth{Username: sc.BasicAuth.Username, Password: string(sc.BasicAuth.Password)}
-			}
-			src.recv = alertmanager.New(c)
-		default:
-			src.recv = generic.New(generic.Config{BearerToken: string(sc.BearerToken), HMACSecret: string(sc.Secret), HMACHeader: sc.HMACHeader})
-			src.label = generic.EventLabel
-			src.credentialHeader = strings.ToLower(sc.HMACHeader)
-		}
-		if sc.BodyBytes > 0 {
-			src.limit = sc.BodyBytes
-		}
-		st.sources[name] = src
+		st.sources[name] = NewSource(name, sc, cfg.Limits, CheckCredentials)
 	}
 	s.state.Store(st)
 }
