@@ -10,4 +10,4 @@ import (
 // the answers, not at what was sent: the sender's own tests do that.
 type fakeClient struct{}
 
-func (*fakeClient) Send(context.Context, gewe.Message) (bool, error) { return false, nil }
+func (*fakeClient) Send(context.Context, gewe.Message) (gewe.Outcome, error) { return gewe.Sent, nil }

@@ -96,6 +96,49 @@ func (k Kind) Pauses() bool {
 	return false
 }
 
+// Outcome is what a send's result means for the message and its account.
+// It is decided here, once, from the answer; the sender applies the
+// operator's policy (max_attempts, max_age, on_timeout) on top of it.
+type Outcome int
+
+const (
+	Sent   Outcome = iota // GeWe accepted the message
+	Retry                 // try it again after a backoff
+	GiveUp                // it can never be sent as it is: dead-letter it
+	Pause                 // the account cannot send now: pause it; the message waits
+)
+
+var outcomeNames = [...]string{Sent: "sent", Retry: "retry", GiveUp: "give_up", Pause: "pause"}
+
+func (o Outcome) String() string {
+	if o >= 0 && int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return "outcome " + strconv.Itoa(int(o))
+}
+
+// Retry reports whether the message is kept for another try (Retry or
+// Pause).
+func (o Outcome) Retry() bool { return o == Retry || o == Pause }
+
+// OutcomeOf classifies the result of a send: nil is Sent; an error that
+// is not an *Error (no answer could be classified) is Retry.
+func OutcomeOf(err error) Outcome {
+	if err == nil {
+		return Sent
+	}
+	e, ok := AsError(err)
+	switch {
+	case !ok:
+		return Retry
+	case e.Pauses():
+		return Pause
+	case e.Retryable():
+		return Retry
+	}
+	return GiveUp
+}
+
 // Error is a failed send. Its text never contains the token.
 type Error struct {
 	Op     string // the API action: sendmsg, sendapp, postText, postAppMsg or checkOnline

@@ -56,14 +56,12 @@ type Receipt struct {
 	CreateTime int64 // unix seconds
 }
 
-// Send sends m, the Alertmanager way: (false, nil) when GeWe accepted it;
-// otherwise an *Error and whether another try may succeed.
-func (c *Client) Send(ctx context.Context, m Message) (retry bool, err error) {
-	if _, err := c.Deliver(ctx, m); err != nil {
-		e, ok := AsError(err)
-		return !ok || e.Retryable(), err
-	}
-	return false, nil
+// Send sends m and says what came of it, the Alertmanager way but with
+// the account in view: Sent, or an *Error and whether to retry the
+// message, give it up or pause the account (OutcomeOf).
+func (c *Client) Send(ctx context.Context, m Message) (Outcome, error) {
+	_, err := c.Deliver(ctx, m)
+	return OutcomeOf(err), err
 }
 
 // Deliver sends m like Send and returns GeWe's receipt. Every error is an

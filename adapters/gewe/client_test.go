@@ -56,7 +56,8 @@ func TestSendText(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := fake(t)
 			text := "@张三 @李四 构建失败 <b>&amp;</b> \"quoted\"\n第二行"
-			retry, err := client(s.URL()+tt.prefix, tt.api).Send(context.Background(), gewe.Message{To: "123@chatroom", Text: text, At: tt.at})
+			out, err := client(s.URL()+tt.prefix, tt.api).Send(context.Background(), gewe.Message{To: "123@chatroom", Text: text, At: tt.at})
+			retry := out.Retry()
 			require.NoError(t, err)
 			assert.False(t, retry)
 
@@ -181,14 +182,18 @@ func TestFailureModes(t *testing.T) {
 			s.SetDelay(2 * time.Second)
 			s.FailNext(1, tt.mode)
 			c := gewe.New(gewe.Config{BaseURL: s.URL(), Token: gewetest.Token, AppID: gewetest.AppID, API: tt.api, Timeout: 200 * time.Millisecond}, nil)
-			retry, err := c.Send(context.Background(), gewe.Message{To: "wxid_x", Text: "hi"})
+			out, err := c.Send(context.Background(), gewe.Message{To: "wxid_x", Text: "hi"})
+			retry := out.Retry()
 			require.Error(t, err)
 			e, ok := gewe.AsError(err)
 			require.True(t, ok)
 			assert.Equal(t, tt.kind, e.Kind, err.Error())
-			assert.Equal(t, tt.retry, retry)
+			// The outcome: an account failure pauses (and keeps the
+			// message) whether or not the failure itself is retryable.
+			assert.Equal(t, tt.retry || tt.pauses, retry)
 			assert.Equal(t, tt.retry, e.Retryable())
 			assert.Equal(t, tt.pauses, e.Pauses())
+			assert.Equal(t, tt.pauses, out == gewe.Pause, "outcome %s", out)
 			assert.Equal(t, tt.timeout, e.Timeout())
 			assert.Equal(t, tt.maybeDelivered, e.MaybeDelivered())
 			assert.Contains(t, err.Error(), tt.want)
@@ -227,11 +232,17 @@ func TestFakeValidates(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := fake(t)
 			c := gewe.New(gewe.Config{BaseURL: s.URL(), Token: tt.token, AppID: tt.appID, API: tt.api}, nil)
-			retry, err := c.Send(context.Background(), gewe.Message{To: "wxid_x", Text: "hi"})
+			out, err := c.Send(context.Background(), gewe.Message{To: "wxid_x", Text: "hi"})
+			retry := out.Retry()
 			e, ok := gewe.AsError(err)
 			require.True(t, ok, "%v", err)
 			assert.Equal(t, tt.kind, e.Kind)
-			assert.Equal(t, tt.kind == gewe.UnknownApp, retry)
+			want := gewe.Pause // a wrong token or app id pauses the account and keeps the message
+			if tt.kind == gewe.BadRequest {
+				want = gewe.GiveUp
+			}
+			assert.Equal(t, want, out)
+			assert.Equal(t, want.Retry(), retry)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NotContains(t, err.Error(), "nope-nope")
 		})
@@ -242,7 +253,8 @@ func TestInvalidMessage(t *testing.T) {
 	s := fake(t)
 	c := client(s.URL(), "v1")
 	for _, m := range []gewe.Message{{Text: "no recipient"}, {To: " "}, {To: "wxid_x"}} {
-		retry, err := c.Send(context.Background(), m)
+		out, err := c.Send(context.Background(), m)
+		retry := out.Retry()
 		e, ok := gewe.AsError(err)
 		require.True(t, ok)
 		assert.Equal(t, gewe.BadRequest, e.Kind)
@@ -305,8 +317,12 @@ func TestAnswers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			retry, err := client(answer(t, tt.status, tt.body), tt.api).Send(context.Background(), gewe.Message{To: "wxid_x", Text: "hi"})
-			assert.Equal(t, tt.retry, retry)
+			out, err := client(answer(t, tt.status, tt.body), tt.api).Send(context.Background(), gewe.Message{To: "wxid_x", Text: "hi"})
+			if e, ok := gewe.AsError(err); ok && e.Pauses() {
+				assert.Equal(t, gewe.Pause, out, "an account failure pauses, keeping the message")
+			} else {
+				assert.Equal(t, tt.retry, out.Retry())
+			}
 			if tt.kind < 0 {
 				require.NoError(t, err)
 				return
@@ -348,7 +364,8 @@ func TestContext(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	retry, err := c.Send(ctx, gewe.Message{To: "x", Text: "y"})
+	out, err := c.Send(ctx, gewe.Message{To: "x", Text: "y"})
+	retry := out.Retry()
 	assert.True(t, retry)
 	assert.ErrorIs(t, err, context.Canceled)
 	e, _ := gewe.AsError(err)
@@ -358,7 +375,8 @@ func TestContext(t *testing.T) {
 
 	ctx, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel2()
-	retry, err = c.Send(ctx, gewe.Message{To: "x", Text: "y"})
+	out, err = c.Send(ctx, gewe.Message{To: "x", Text: "y"})
+	retry = out.Retry()
 	assert.True(t, retry)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	e, _ = gewe.AsError(err)
@@ -377,7 +395,8 @@ func TestConnectionRefused(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	retry, err := client(url, "v1").Send(context.Background(), gewe.Message{To: "x", Text: "y"})
+	out, err := client(url, "v1").Send(context.Background(), gewe.Message{To: "x", Text: "y"})
+	retry := out.Retry()
 	assert.True(t, retry)
 	e, ok := gewe.AsError(err)
 	require.True(t, ok)
@@ -550,7 +569,8 @@ func TestNotFoundPauses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			retry, err := client(tt.base, tt.api).Send(context.Background(), gewe.Message{To: "wxid_x", Text: "hi"})
+			out, err := client(tt.base, tt.api).Send(context.Background(), gewe.Message{To: "wxid_x", Text: "hi"})
+			retry := out.Retry()
 			e, ok := gewe.AsError(err)
 			require.True(t, ok, "%v", err)
 			assert.Equal(t, gewe.WrongEndpoint, e.Kind)
@@ -566,7 +586,8 @@ func TestNotFoundPauses(t *testing.T) {
 
 	// A config that cannot work fails before any request, the same way.
 	before := len(s.Requests())
-	retry, err := client(s.URL()+"/v2/api", "v1").Send(context.Background(), gewe.Message{To: "wxid_x", Text: "hi"})
+	out, err := client(s.URL()+"/v2/api", "v1").Send(context.Background(), gewe.Message{To: "wxid_x", Text: "hi"})
+	retry := out.Retry()
 	e, _ := gewe.AsError(err)
 	require.NotNil(t, e)
 	assert.Equal(t, gewe.WrongEndpoint, e.Kind)
@@ -582,11 +603,13 @@ func TestTokenEchoRedacted(t *testing.T) {
 	const token = "c9ffbedb9aeb471db49d92453ea21a17"
 	s := fake(t) // expects gewetest.Token: answers the real token error
 	c := gewe.New(gewe.Config{BaseURL: s.URL(), Token: token, AppID: gewetest.AppID, API: "v2"}, nil)
-	retry, err := c.Send(context.Background(), gewe.Message{To: "wxid_x", Text: "hi"})
+	out, err := c.Send(context.Background(), gewe.Message{To: "wxid_x", Text: "hi"})
+	retry := out.Retry()
 	e, ok := gewe.AsError(err)
 	require.True(t, ok, "%v", err)
 	assert.Equal(t, gewe.Token, e.Kind)
-	assert.False(t, retry)
+	assert.Equal(t, gewe.Pause, out)
+	assert.True(t, retry, "the message waits for a working token")
 	assert.True(t, e.Pauses())
 	assert.Equal(t, int64(500), e.Ret)
 	assert.Equal(t, "HTTP HEADER: X-GEWE-TOKEN=[redacted] 不可用或已过期", e.Msg)

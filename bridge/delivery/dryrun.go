@@ -14,9 +14,9 @@ import (
 type DryRun struct{ Log *slog.Logger }
 
 // Send logs m.
-func (d DryRun) Send(_ context.Context, m gewe.Message) (bool, error) {
+func (d DryRun) Send(_ context.Context, m gewe.Message) (gewe.Outcome, error) {
 	d.log(0, m)
-	return false, nil
+	return gewe.Sent, nil
 }
 
 // log logs m; id is the message's in the outbox, 0 when unknown.

@@ -21,9 +21,11 @@ import (
 )
 
 // Client sends one message; gewe.Client is the real one. The contract is
-// Alertmanager's: retry says whether a failure is worth another try.
+// Alertmanager's, with the account in view: the outcome says whether the
+// message was sent, is worth another try, can never be sent, or waits for
+// the account (gewe.OutcomeOf decides it from the answer, once).
 type Client interface {
-	Send(ctx context.Context, m gewe.Message) (retry bool, err error)
+	Send(ctx context.Context, m gewe.Message) (gewe.Outcome, error)
 }
 
 // Sender delivers one account's messages from the outbox, one at a time:
@@ -262,7 +264,7 @@ func (s *Sender) send(ctx context.Context, batch []outbox.Queued) {
 	msg := merge(batch)
 	// The call is not cut short by a shutdown: its own timeout bounds it.
 	start := s.now()
-	retry, err := s.client.Send(context.WithoutCancel(ctx), msg)
+	out, err := s.client.Send(context.WithoutCancel(ctx), msg)
 	s.metrics.ObserveSend(start, err)
 	now := s.now()
 	s.pacer.Record(msg.To, now)
@@ -278,8 +280,7 @@ func (s *Sender) send(ctx context.Context, batch []outbox.Queued) {
 	}
 	attempt := outbox.Attempt{At: now, Error: err.Error()}
 	ge, _ := gewe.AsError(err)
-	pauses := ge != nil && ge.Pauses()
-	if pauses {
+	if out == gewe.Pause && ge != nil {
 		s.pauseAccount(now, ge)
 	}
 	// Each message is judged on its own attempts and age: a fresh message
@@ -287,7 +288,7 @@ func (s *Sender) send(ctx context.Context, batch []outbox.Queued) {
 	dead := map[string][]int64{}
 	var again []outbox.Queued
 	for _, q := range batch {
-		if why := s.deadReason(q, ge, retry, pauses, now); why != "" {
+		if why := s.deadReason(q, ge, out, now); why != "" {
 			dead[why] = append(dead[why], q.ID)
 		} else {
 			again = append(again, q)
@@ -326,17 +327,17 @@ func (s *Sender) send(ctx context.Context, batch []outbox.Queued) {
 // deadReason says why a message that failed is given up, or "" to retry.
 // An account-wide failure (offline, token, risk control) is not the
 // message's fault: it waits out the pause and only max_age ends it.
-func (s *Sender) deadReason(q outbox.Queued, ge *gewe.Error, retry, pauses bool, now time.Time) string {
+func (s *Sender) deadReason(q outbox.Queued, ge *gewe.Error, out gewe.Outcome, now time.Time) string {
 	tooOld := now.Sub(q.CreatedAt) >= s.cfg.MaxAge.D()
 	switch {
 	case ge != nil && ge.Timeout() && s.cfg.OnTimeout == "drop":
 		return "timed out and may have been delivered; not retried (delivery.on_timeout: drop)"
-	case pauses:
+	case out == gewe.Pause:
 		if tooOld {
 			return fmt.Sprintf("gave up: older than delivery.max_age (%s)", s.cfg.MaxAge.D())
 		}
 		return ""
-	case !retry:
+	case out == gewe.GiveUp:
 		return "permanent failure"
 	case q.Attempts+1 >= s.cfg.MaxAttempts:
 		return fmt.Sprintf("gave up after %d attempts", q.Attempts+1)

@@ -30,7 +30,7 @@ type fakeClient struct {
 	maxAct int
 }
 
-func (f *fakeClient) Send(_ context.Context, m gewe.Message) (bool, error) {
+func (f *fakeClient) Send(_ context.Context, m gewe.Message) (gewe.Outcome, error) {
 	f.mu.Lock()
 	f.calls++
 	f.active++
@@ -44,10 +44,7 @@ func (f *fakeClient) Send(_ context.Context, m gewe.Message) (bool, error) {
 	}
 	f.active--
 	f.mu.Unlock()
-	if ge, ok := gewe.AsError(err); ok {
-		return ge.Retryable(), err
-	}
-	return false, err
+	return gewe.OutcomeOf(err), err
 }
 
 func (f *fakeClient) snapshot() ([]gewe.Message, int) {
