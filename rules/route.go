@@ -64,6 +64,7 @@ type RuleTrace struct {
 // Route evaluates the rules in order against ev and renders the messages
 // of those that match. The first match wins unless it has continue: true.
 func (rs *Ruleset) Route(ev *Event) *Result {
+	ev = ev.redacted()
 	res := &Result{}
 	var buf [64]int
 	v := rs.vms.Get().(*vm.VM)
@@ -98,6 +99,7 @@ func (rs *Ruleset) Route(ev *Event) *Result {
 // Trace is Route that records every rule's verdict. It evaluates every
 // rule, not only the index's candidates, so the trace shows all of them.
 func (rs *Ruleset) Trace(ev *Event) *Trace {
+	ev = ev.redacted()
 	tr := &Trace{Source: ev.Source, Event: ev.Event, Action: ev.Action, ID: ev.ID, Messages: []Message{}}
 	v := rs.vms.Get().(*vm.VM)
 	defer rs.vms.Put(v)
@@ -176,6 +178,10 @@ func (rs *Ruleset) messages(v *vm.VM, r *rule, ev *Event, data map[string]any, r
 		notes = append(notes, "no recipients: nothing to send")
 		return nil, nil
 	}
+	if ev.Type == "alertmanager" && len(ev.Alerts) == 0 {
+		notes = append(notes, "the notification holds no alerts: nothing to send")
+		return nil, nil
+	}
 	datas := []map[string]any{data}
 	if r.SplitAlerts && len(ev.Alerts) > 1 {
 		datas = splitAlerts(data, ev.Alerts)
@@ -185,6 +191,10 @@ func (rs *Ruleset) messages(v *vm.VM, r *rule, ev *Event, data map[string]any, r
 		text, xmlOut, err := t.render(d, rs.cfg.Limits.RenderBytes)
 		if err != nil {
 			return out, &RuleError{Rule: r.Name, Stage: "template", Err: err}
+		}
+		if text == "" && xmlOut == "" {
+			notes = append(notes, fmt.Sprintf("template %s rendered no text: nothing to send", t.name))
+			continue
 		}
 		for _, wxid := range to {
 			out = append(out, rs.compose(r.Name, wxid, text, xmlOut, at, ev, &notes)...)

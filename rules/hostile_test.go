@@ -1,0 +1,90 @@
+package rules_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gewe-bridge/gewe-bridge/rules"
+)
+
+// Issue 16: hostile input must not take the bridge down, nor leak what
+// it should keep.
+
+// TestHeadersRedacted: templates, expressions and traces never see a
+// credential header's value.
+func TestHeadersRedacted(t *testing.T) {
+	rs := mustLoad(t, routeBase+`  hdr: "{{ range $k, $v := .headers }}{{ $k }}={{ $v }};{{ end }}"
+rules:
+  - {name: h, when: 'source == "hook"', to: [ops], template: hdr, to_expr: 'headers["x-token"]'}
+`)
+	secret := "s3cr3t-value"
+	headers := map[string]string{
+		"authorization": "Bearer " + secret, "proxy-authorization": secret, "cookie": secret,
+		"x-hub-signature": secret, "x-hub-signature-256": secret, "x-signature-256": secret,
+		"x-gitlab-token": secret, "x-gitea-signature": secret, "x-gogs-signature": secret,
+		"x-api-key": secret, "x-token": secret, "x-my-secret": secret, "x-custom-auth": secret,
+		"content-type": "application/json", "x-event": "deploy",
+	}
+	ev := genericEvent(map[string]any{})
+	ev.Headers = headers
+	res := rs.Route(ev)
+	require.Len(t, res.Messages, 1)
+	text := res.Messages[0].Text
+	assert.NotContains(t, text, secret)
+	assert.Contains(t, text, "authorization=[redacted];")
+	assert.Contains(t, text, "content-type=application/json;")
+	assert.Contains(t, text, "x-event=deploy;")
+	for k := range headers {
+		want := k + "=[redacted];"
+		if k == "content-type" || k == "x-event" {
+			continue
+		}
+		assert.Contains(t, text, want)
+	}
+	tr := rs.Trace(ev)
+	assert.NotContains(t, traceText(tr), secret)
+	assert.Equal(t, "Bearer "+secret, ev.Headers["authorization"], "the caller's event is not changed")
+}
+
+// traceText is everything a trace shows, as one string.
+func traceText(tr *rules.Trace) string {
+	var b strings.Builder
+	for _, r := range tr.Rules {
+		b.WriteString(r.Name + " " + r.Verdict + " " + r.Error + " " + strings.Join(r.To, ",") + " " + strings.Join(r.At, ",") + " " + strings.Join(r.Notes, "\n") + "\n")
+	}
+	for _, m := range tr.Messages {
+		b.WriteString(m.To + " " + m.Text + m.XML + "\n")
+	}
+	return b.String()
+}
+
+// TestEmptyAlertsSendNothing: a notification without alerts, or a template
+// that renders nothing, gives no message and a note saying why.
+func TestEmptyAlertsSendNothing(t *testing.T) {
+	rs := mustLoad(t, routeBase+`  blank: "{{ if .payload.x }}x{{ end }}"
+rules:
+  - {name: am, when: 'source == "am"', to: [ops]}
+  - {name: blank, when: 'source == "hook"', to: [ops], template: blank}
+`)
+	tests := []struct {
+		name, note string
+		ev         *rules.Event
+	}{
+		{"no alerts", "no alerts", alertmanagerEvent("am", map[string]any{"status": "firing", "alerts": []any{}})},
+		{"alerts missing", "no alerts", alertmanagerEvent("am", map[string]any{"status": "firing"})},
+		{"blank text", "rendered no text", genericEvent(map[string]any{})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := rs.Route(tt.ev)
+			assert.Empty(t, res.Messages)
+			assert.Empty(t, res.Errors)
+			tr := rs.Trace(tt.ev)
+			assert.Empty(t, tr.Messages)
+			assert.Contains(t, traceText(tr), tt.note)
+		})
+	}
+}
