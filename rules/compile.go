@@ -118,6 +118,7 @@ func Compile(cfg *Config) (*Ruleset, Problems) {
 	}
 	c.checkReachable(rs.rules)
 	rs.index = buildIndex(rs.rules)
+	c.probs = scrubSecrets(c.probs, cfg.expanded)
 	if c.probs.Err() != nil {
 		return nil, c.probs
 	}

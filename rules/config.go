@@ -35,6 +35,9 @@ type Config struct {
 	indents map[string]int
 	lines   []string            // the file's lines, to place errors inside expressions
 	unset   map[string][]string // path -> ${VARS} that were unset there
+	// path -> the ${VARS} expanded there and their values, which
+	// problems must not print
+	expanded map[string][]envUse
 }
 
 // PosOf returns the position of the value at path (e.g. rules[2].when).

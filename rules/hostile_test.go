@@ -88,3 +88,32 @@ rules:
 		})
 	}
 }
+
+// TestProblemsHideEnvValues: a problem about a value from ${VAR} never
+// prints the value, whole or in part.
+func TestProblemsHideEnvValues(t *testing.T) {
+	const secret = "s3cr3t-value"
+	getenv := env(map[string]string{"TOKEN": secret, "RATE": "x"})
+	tests := []struct {
+		name, cfg, want string
+	}{
+		{"oneof", "delivery: {on_timeout: '${TOKEN}'}\n", "delivery.on_timeout: must be one of retry, drop, not \"${TOKEN}\""},
+		{"expression", "rules:\n  - {name: a, when: 'labels.x == ${TOKEN}', to: [ops]}\n", "${TOKEN}"},
+		{"quoted expression", "rules:\n  - {name: a, when: 'labels.x == \"${TOKEN}\" &&', to: [ops]}\n", "${TOKEN}"},
+		{"int", "delivery:\n  per_minute: ${TOKEN}\n", "${TOKEN}"},
+		{"template", "templates: {t: '{{ ${TOKEN} }}'}\nrules:\n  - {name: a, to: [ops], template: t}\n", "templates[t]"},
+		{"short value", "delivery: {on_timeout: '${RATE}'}\n", `not "${RATE}"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := "sources: {am: {type: alertmanager, bearer_token: t}}\ncontacts: {ops: {wxid: '1@chatroom'}}\n" + tt.cfg
+			_, probs := rules.Load([]byte(cfg), "rules.yaml", getenv)
+			require.Error(t, probs.Err())
+			text := probs.Error()
+			assert.NotContains(t, text, "s3cr3t")
+			assert.NotContains(t, text, "-value")
+			assert.Contains(t, text, tt.want)
+			t.Log(text)
+		})
+	}
+}
