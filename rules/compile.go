@@ -32,6 +32,7 @@ type Ruleset struct {
 	templates map[string]*tmpl
 	index     *index
 	byGitHub  map[string]string // lower-case GitHub login -> contact name
+	byWxid    map[string]string // a contact's wxid -> its name
 	vms       sync.Pool
 }
 
@@ -61,9 +62,10 @@ func Compile(cfg *Config) (*Ruleset, Problems) {
 	if err != nil {
 		loc = time.UTC
 	}
-	rs := &Ruleset{cfg: cfg, loc: loc, templates: map[string]*tmpl{}, byGitHub: map[string]string{}}
+	rs := &Ruleset{cfg: cfg, loc: loc, templates: map[string]*tmpl{}, byGitHub: map[string]string{}, byWxid: map[string]string{}}
 	rs.vms.New = func() any { return &vm.VM{MemoryBudget: exprMemBudget} }
 	for name, ct := range cfg.Contacts {
+		rs.byWxid[ct.Wxid] = name
 		if ct.GitHub != "" {
 			rs.byGitHub[strings.ToLower(ct.GitHub)] = name
 		}

@@ -135,6 +135,10 @@ type Rule struct {
 	TemplateExpr string   `yaml:"template_expr"`
 	Continue     bool     `yaml:"continue"`
 	SplitAlerts  bool     `yaml:"split_alerts"`
+	// AllowAnyRecipient lets to_expr and at_expr name any wxid or group
+	// and mention everyone; without it they may only name contacts (by
+	// name or wxid): the payload does not choose who is messaged.
+	AllowAnyRecipient bool `yaml:"allow_any_recipient"`
 }
 
 // Template is either a text template (a plain string in YAML), a link

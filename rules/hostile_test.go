@@ -117,3 +117,43 @@ func TestProblemsHideEnvValues(t *testing.T) {
 		})
 	}
 }
+
+// TestRecipientsFromPayload: to_expr and at_expr name contacts only (by
+// name or wxid), and never everyone, unless the rule allows any recipient.
+func TestRecipientsFromPayload(t *testing.T) {
+	payload := map[string]any{
+		"to": []any{"wxid_attacker", "666@chatroom", "dev", "wxid_alice"},
+		"at": []any{"all", "notify@all", "wxid_attacker", "carol", "wxid_bob"},
+	}
+	tests := []struct {
+		name, opt string
+		to, at    []string
+		notes     []string
+	}{
+		{"contacts only", "", []string{"100@chatroom", "200@chatroom", "wxid_alice"}, []string{"wxid_carol", "wxid_bob"},
+			[]string{`to_expr gave "wxid_attacker"`, `to_expr gave "666@chatroom"`, `at_expr gave "all"`, `at_expr gave "notify@all"`, `at_expr gave "wxid_attacker"`}},
+		{"allow_any_recipient", ", allow_any_recipient: true", []string{"100@chatroom", "wxid_attacker", "666@chatroom", "200@chatroom", "wxid_alice"}, []string{"notify@all", "wxid_attacker", "wxid_carol", "wxid_bob"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs, probs := rules.Load([]byte(routeBase+`  hi: hi
+rules:
+  - {name: p, to: [ops], to_expr: 'payload.to', at_expr: 'payload.at', template: hi`+tt.opt+`}
+`), "rules.yaml", noEnv)
+			require.NoError(t, probs.Err())
+			if tt.opt != "" {
+				assert.Contains(t, probs.Warnings().String(), "allow_any_recipient: rule \"p\" lets the payload choose")
+			}
+			ev := genericEvent(payload)
+			tr := rs.Trace(ev)
+			require.Len(t, tr.Rules, 1)
+			assert.Equal(t, tt.to, tr.Rules[0].To)
+			assert.Equal(t, tt.at, tr.Rules[0].At)
+			notes := strings.Join(tr.Rules[0].Notes, "\n")
+			for _, n := range tt.notes {
+				assert.Contains(t, notes, n)
+			}
+			assert.Equal(t, tt.to, recipients(rs.Route(ev).Messages))
+		})
+	}
+}

@@ -283,6 +283,7 @@ func hasMention(text, name string) bool {
 
 func (rs *Ruleset) recipients(v *vm.VM, r *rule, ev *Event, notes *[]string) ([]string, error) {
 	names := r.To
+	static := len(names) // names from the config; the rest came from to_expr
 	if r.toExpr != nil {
 		out, err := v.Run(r.toExpr, ev)
 		if err != nil {
@@ -292,13 +293,17 @@ func (rs *Ruleset) recipients(v *vm.VM, r *rule, ev *Event, notes *[]string) ([]
 	}
 	seen := make(map[string]bool, len(names))
 	ids := make([]string, 0, len(names))
-	for _, name := range names {
+	for i, name := range names {
 		id := name
 		if c, ok := rs.cfg.Contacts[name]; ok {
 			id = c.Wxid
 		} else if !IsRawID(name) {
 			*notes = append(*notes, fmt.Sprintf("unknown contact %q skipped", name))
 			slog.Warn("unknown recipient skipped", "rule", r.Name, "recipient", name)
+			continue
+		} else if _, known := rs.byWxid[name]; i >= static && !known && !r.AllowAnyRecipient {
+			*notes = append(*notes, fmt.Sprintf("to_expr gave %q, which is not a contact's id: refused (a rule with allow_any_recipient: true may send to any id)", name))
+			slog.Warn("recipient from to_expr refused: not a contact", "rule", r.Name, "recipient", name)
 			continue
 		}
 		if !seen[id] {
@@ -311,6 +316,7 @@ func (rs *Ruleset) recipients(v *vm.VM, r *rule, ev *Event, notes *[]string) ([]
 
 func (rs *Ruleset) mentions(v *vm.VM, r *rule, ev *Event, notes *[]string) ([]mention, error) {
 	names := r.At
+	static := len(names) // names from the config; the rest came from at_expr
 	if r.atExpr != nil {
 		out, err := v.Run(r.atExpr, ev)
 		if err != nil {
@@ -320,13 +326,27 @@ func (rs *Ruleset) mentions(v *vm.VM, r *rule, ev *Event, notes *[]string) ([]me
 	}
 	var at []mention
 	seen := map[string]bool{}
-	for _, name := range names {
+	for i, name := range names {
 		var m mention
-		switch c, ok := rs.cfg.Contacts[name]; {
-		case name == MentionAll:
+		dynamic := i >= static && !r.AllowAnyRecipient
+		c, ok := rs.cfg.Contacts[name]
+		if !ok && strings.HasPrefix(name, "wxid_") {
+			if cn, known := rs.byWxid[name]; known {
+				c, ok = rs.cfg.Contacts[cn], true
+			}
+		}
+		switch {
+		case (name == MentionAll || name == "notify@all") && dynamic:
+			*notes = append(*notes, fmt.Sprintf("at_expr gave %q: mentioning everyone is refused (a rule with allow_any_recipient: true may)", name))
+			slog.Warn("mention of everyone from at_expr refused", "rule", r.Name)
+			continue
+		case name == MentionAll || name == "notify@all":
 			m = mention{wxid: "notify@all", name: "所有人"}
 		case ok:
 			m = mention{wxid: c.Wxid, name: c.Name}
+		case strings.HasPrefix(name, "wxid_") && dynamic:
+			*notes = append(*notes, fmt.Sprintf("at_expr gave %q, which is not a contact's id: not mentioned (a rule with allow_any_recipient: true may mention any id)", name))
+			continue
 		case strings.HasPrefix(name, "wxid_"):
 			m = mention{wxid: name}
 		default:
