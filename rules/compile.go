@@ -304,11 +304,11 @@ func (c *compiler) checkReachable(rules []*rule) {
 func (rs *Ruleset) Templates() []string { return sortedKeys(rs.templates) }
 
 func (rs *Ruleset) exprOptions() []expr.Option {
-	return []expr.Option{
+	return append([]expr.Option{
 		expr.Env(Event{}),
 		expr.MaxNodes(maxExprNodes),
 		expr.Function("contacts_by_github", rs.contactsByGitHub, new(func(any) []string)),
-	}
+	}, boundedExprOptions()...)
 }
 
 // contactsByGitHub maps GitHub users (logins, or user objects with a

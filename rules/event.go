@@ -39,6 +39,8 @@ type Event struct {
 	DedupKey string `expr:"-"`
 	// Raw is the request body as received, kept for storage and replay.
 	Raw []byte `expr:"-"`
+
+	usage *exprUsage // what the expressions built and walked, in forRules' copy
 }
 
 // Redacted is how a credential header's value reaches rules, templates
@@ -83,8 +85,7 @@ func redactHeaders(h map[string]string) (map[string]string, bool) {
 	return out, true
 }
 
-// redacted returns the event rules evaluate: ev itself, or a copy whose
-// headers hold no credential.
+// redacted returns ev itself, or a copy whose headers hold no credential.
 func (e *Event) redacted() *Event {
 	h, changed := redactHeaders(e.Headers)
 	if !changed {
@@ -92,6 +93,15 @@ func (e *Event) redacted() *Event {
 	}
 	c := *e
 	c.Headers = h
+	return &c
+}
+
+// forRules returns the event one routing evaluates: a copy, with no
+// credential in its headers, that counts what its expressions cost.
+func (e *Event) forRules() *Event {
+	c := *e
+	c.Headers, _ = redactHeaders(e.Headers)
+	c.usage = &exprUsage{}
 	return &c
 }
 

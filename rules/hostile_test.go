@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 
@@ -154,6 +155,82 @@ rules:
 				assert.Contains(t, notes, n)
 			}
 			assert.Equal(t, tt.to, recipients(rs.Route(ev).Messages))
+		})
+	}
+}
+
+// TestExpressionsBounded: what an expression builds or walks is bounded
+// before it is allocated; an expression over the bounds is a rule error.
+func TestExpressionsBounded(t *testing.T) {
+	big := strings.Repeat("x", 900<<10)
+	list := make([]any, 100000)
+	for i := range list {
+		list[i] = i
+	}
+	tests := []struct {
+		name, when, want string
+	}{
+		{"repeat of repeat (issue 16)", `len(repeat(repeat("ab", 500000), 1000000)) > 0`, "repeat would build a string of 1000000000000 bytes"},
+		{"repeat overflowing", `len(repeat("ab", 9223372036854775807)) > 0`, "repeat would build"},
+		{"replace amplifying", `len(replace(repeat("a", 100000), "a", repeat("b", 100000))) > 0`, "replace would build"},
+		{"replace of empty", `len(replace(repeat("a", 1000), "", repeat("b", 10000))) > 0`, "replace would build"},
+		{"join", `len(join(map(1..100000, repeat("ab", 100)), ",")) > 0`, "limit"},
+		{"string doubling", `let a = payload.big; let b = a + a; let c = b + b; let d = c + c; len(d + d) > 0`, "+ would build"},
+		{"sized results", `len(map(1..1000, toJSON(payload))) > 0`, "built more than"},
+		{"nested walks", `sum(payload.list, count(payload.list, # >= 0)) > 0`, "walked more than"},
+		{"range", `len(1..100000000) > 0`, "memory budget exceeded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := mustLoad(t, routeBase+"rules:\n  - {name: r, when: '"+strings.ReplaceAll(tt.when, "'", "''")+"', to: [ops], template: short}\n")
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			res := rs.Route(genericEvent(map[string]any{"big": big, "list": list}))
+			runtime.ReadMemStats(&after)
+			assert.Empty(t, res.Matched)
+			require.Len(t, res.Errors, 1)
+			assert.Equal(t, "when", res.Errors[0].Stage)
+			assert.Contains(t, res.Errors[0].Err.Error(), tt.want)
+			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(256<<20), "allocated %d MiB", (after.TotalAlloc-before.TotalAlloc)>>20)
+		})
+	}
+	t.Run("normal use", func(t *testing.T) {
+		rs := mustLoad(t, routeBase+`rules:
+  - {name: r, when: 'len(repeat("ab", 3) + join(["a", "b"], "-") + replace("aXb", "X", "--")) == 13 && 1 + 2 == 3 && len(filter(1..10, # > 5)) == 5 && upper("a") == "A"', to: [ops], template: short}
+`)
+		res := rs.Route(genericEvent(map[string]any{}))
+		assert.Empty(t, res.Errors)
+		assert.Equal(t, []string{"r"}, res.Matched)
+	})
+}
+
+// TestTemplateFuncsBounded: template functions whose result can outgrow
+// their arguments refuse before they build it, even when the result is
+// assigned rather than written.
+func TestTemplateFuncsBounded(t *testing.T) {
+	big := strings.Repeat("a\n", 200<<10)
+	list := make([]any, 100000)
+	for i := range list {
+		list[i] = "x"
+	}
+	tests := []struct{ name, src, want string }{
+		{"replace", `{{ $x := replace "a" .payload.big .payload.big }}`, "replace would build"},
+		{"regexReplace", `{{ $x := regexReplace "a" .payload.big .payload.big }}`, "regexReplace would build"},
+		{"regexReplace refs", `{{ $x := regexReplace "(a+)" "$1$1$1$1$1$1" .payload.big }}`, "regexReplace would build"},
+		{"indent", `{{ $x := indent 100 (indent 100 .payload.big) }}`, "indent would build"},
+		{"join", `{{ $x := join .payload.big .payload.list }}`, "join would build"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := mustLoad(t, routeBase+"  f: '"+tt.src+"ok'\nrules:\n  - {name: r, to: [ops], template: f}\n")
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			res := rs.Route(genericEvent(map[string]any{"big": big, "list": list}))
+			runtime.ReadMemStats(&after)
+			require.Len(t, res.Errors, 1)
+			assert.Equal(t, "template", res.Errors[0].Stage)
+			assert.Contains(t, res.Errors[0].Err.Error(), tt.want)
+			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20))
 		})
 	}
 }

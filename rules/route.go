@@ -64,7 +64,7 @@ type RuleTrace struct {
 // Route evaluates the rules in order against ev and renders the messages
 // of those that match. The first match wins unless it has continue: true.
 func (rs *Ruleset) Route(ev *Event) *Result {
-	ev = ev.redacted()
+	ev = ev.forRules()
 	res := &Result{}
 	var buf [64]int
 	v := rs.vms.Get().(*vm.VM)
@@ -99,7 +99,7 @@ func (rs *Ruleset) Route(ev *Event) *Result {
 // Trace is Route that records every rule's verdict. It evaluates every
 // rule, not only the index's candidates, so the trace shows all of them.
 func (rs *Ruleset) Trace(ev *Event) *Trace {
-	ev = ev.redacted()
+	ev = ev.forRules()
 	tr := &Trace{Source: ev.Source, Event: ev.Event, Action: ev.Action, ID: ev.ID, Messages: []Message{}}
 	v := rs.vms.Get().(*vm.VM)
 	defer rs.vms.Put(v)
