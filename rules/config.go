@@ -98,6 +98,16 @@ type LimitsConfig struct {
 	BodyBytes   int64 `yaml:"body_bytes" validate:"gte=0"`
 	RenderBytes int   `yaml:"render_bytes" validate:"gte=0"`
 	TracesKept  int   `yaml:"traces_per_source" validate:"gte=0"`
+	// RenderTimeout bounds the time one webhook's templates take together;
+	// RenderIterations the range iterations and template calls of one
+	// render. Past either, rendering fails with ErrBudget.
+	RenderTimeout    Duration `yaml:"render_timeout"`
+	RenderIterations int      `yaml:"render_iterations" validate:"gte=0"`
+	// MaxAlerts is the alerts a template sees in one notification (the
+	// rest are counted in more_alerts), and the messages split_alerts
+	// makes at most; MaxMessages the messages one webhook may queue.
+	MaxAlerts   int `yaml:"max_alerts" validate:"gte=0"`
+	MaxMessages int `yaml:"max_messages_per_webhook" validate:"gte=0"`
 }
 
 // Source is one webhook endpoint, POST /hooks/<name>.

@@ -1,9 +1,13 @@
 package rules_test
 
 import (
+	"context"
+	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -233,4 +237,155 @@ func TestTemplateFuncsBounded(t *testing.T) {
 			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20))
 		})
 	}
+}
+
+// manyAlerts is an Alertmanager notification with n firing alerts.
+func manyAlerts(n int) *rules.Event {
+	alerts := make([]any, n)
+	for i := range alerts {
+		alerts[i] = map[string]any{"status": "firing", "labels": map[string]any{"alertname": "Hot", "instance": fmt.Sprintf("host-%d", i)},
+			"annotations": map[string]any{"summary": fmt.Sprintf("host-%d is hot", i)}, "startsAt": "2026-05-12T16:21:35Z"}
+	}
+	return alertmanagerEvent("am", map[string]any{"status": "firing", "alerts": alerts, "externalURL": "http://am:9093",
+		"commonLabels": map[string]any{"alertname": "Hot"}, "groupLabels": map[string]any{"alertname": "Hot"}})
+}
+
+// TestRenderBudget: a template that loops, writing or not, stops within
+// its budget with an error the caller can tell apart (ErrBudget).
+func TestRenderBudget(t *testing.T) {
+	big := manyAlerts(60000)
+	tests := []struct {
+		name, src, limits string
+		ev                *rules.Event
+	}{
+		{"range over a huge count", `{{ range 3000000000 }}{{ end }}`, "", nil},
+		{"range over a count in the budget", `{{ range 900000 }}{{ range 2 }}{{ end }}{{ end }}`, "", nil},
+		{"nested ranges over 60k alerts", `{{ range .payload.alerts }}{{ range $.payload.alerts }}{{ end }}{{ end }}`, "", big},
+		{"nested ranges with two variables", `{{ range $i, $a := .payload.alerts }}{{ range $j, $b := $.payload.alerts }}{{ end }}{{ end }}`, "", big},
+		{"template calls doubling", `{{ define "a" }}{{ template "b" }}{{ template "b" }}{{ end }}{{ define "b" }}{{ template "c" }}{{ template "c" }}{{ end }}{{ define "c" }}{{ template "d" }}{{ template "d" }}{{ end }}{{ define "d" }}{{ range 1000 }}{{ end }}{{ range 1000 }}{{ end }}{{ end }}{{ range 1000 }}{{ template "a" }}{{ end }}`, "", nil},
+		{"timeout without writing", `{{ range 900000 }}{{ $x := toJson $.payload }}{{ end }}`, "limits: {render_timeout: 100ms}\n",
+			genericEvent(map[string]any{"big": strings.Repeat("x", 100000)})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := mustLoad(t, routeBase+"  loop: '"+tt.src+"x'\n"+tt.limits+"rules:\n  - {name: r, to: [ops], template: loop}\n  - {name: later, to: [dev], template: loop}\n")
+			ev := tt.ev
+			if ev == nil {
+				ev = genericEvent(map[string]any{})
+			}
+			start := time.Now()
+			res, err := rs.RouteContext(context.Background(), ev)
+			took := time.Since(start)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, rules.ErrBudget)
+			assert.Contains(t, err.Error(), "still running after")
+			assert.Less(t, took, 4*time.Second)
+			require.Len(t, res.Errors, 1)
+			assert.ErrorIs(t, res.Errors[0], rules.ErrBudget)
+			assert.Equal(t, "template", res.Errors[0].Stage)
+			assert.Equal(t, []string{"r"}, res.Matched, "routing stops at the rule out of budget")
+
+			tr, err := rs.TraceContext(context.Background(), ev)
+			assert.ErrorIs(t, err, rules.ErrBudget)
+			require.Len(t, tr.Rules, 2)
+			assert.Contains(t, tr.Rules[0].Error, "still running after")
+			assert.Equal(t, rules.NotReached, tr.Rules[1].Verdict)
+		})
+	}
+}
+
+// TestRouteContext: the caller's context bounds rendering; Route and a
+// template within its budget are unchanged.
+func TestRouteContext(t *testing.T) {
+	rs := mustLoad(t, routeBase+`  loop: '{{ range 900000 }}{{ $x := toJson $.payload }}{{ end }}x'
+rules:
+  - {name: am, when: 'type == "alertmanager"', to: [ops]}
+  - {name: loop, when: 'source == "hook"', to: [ops], template: loop}
+`)
+	t.Run("canceled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := rs.RouteContext(ctx, firingEvent(t))
+		assert.ErrorIs(t, err, rules.ErrBudget)
+		assert.ErrorIs(t, err, context.Canceled)
+	})
+	t.Run("deadline", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := rs.RouteContext(ctx, genericEvent(map[string]any{"big": strings.Repeat("x", 10000)}))
+		assert.ErrorIs(t, err, rules.ErrBudget)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Less(t, time.Since(start), time.Second)
+	})
+	t.Run("within budget, concurrently", func(t *testing.T) {
+		want := rs.Route(firingEvent(t))
+		require.Len(t, want.Messages, 1)
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for range 20 {
+					res, err := rs.RouteContext(context.Background(), firingEvent(t))
+					assert.NoError(t, err)
+					assert.Equal(t, want.Messages, res.Messages)
+				}
+			})
+		}
+		wg.Wait()
+	})
+}
+
+// TestAlertCaps: a template sees at most limits.max_alerts alerts and
+// counts the rest; split_alerts makes at most
+// limits.max_messages_per_webhook messages, the last telling the rest.
+func TestAlertCaps(t *testing.T) {
+	t.Run("template sees max_alerts", func(t *testing.T) {
+		for lang, want := range map[string]string{"en": "... and 290 more", "zh": "…另有 290 条"} {
+			rs := mustLoad(t, "language: "+lang+"\nlimits: {max_alerts: 20}\n"+routeBase+"rules:\n  - {name: am, to: [ops]}\n")
+			res := rs.Route(manyAlerts(300))
+			require.Len(t, res.Messages, 1)
+			assert.Contains(t, res.Messages[0].Text, want)
+		}
+	})
+	tests := []struct {
+		name, lang, to string
+		alerts, msgs   int
+		last           string
+	}{
+		{"100k alerts, one recipient", "en", "[ops]", 100000, 50, "… and 99951 more alerts\nhttp://am:9093"},
+		{"100k alerts, zh", "zh", "[ops]", 100000, 50, "…另有 99951 条告警\nhttp://am:9093"},
+		{"two recipients", "en", "[ops, dev]", 1000, 50, "… and 976 more alerts\nhttp://am:9093"},
+		{"max_alerts before messages", "en", "[ops]", 30, 21, "… and 10 more alerts\nhttp://am:9093"},
+		{"under the caps", "en", "[ops]", 20, 20, ""},
+		{"exactly the cap", "en", "[ops]", 50, 50, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			limits := ""
+			if tt.name == "max_alerts before messages" {
+				limits = "limits: {max_alerts: 20}\n"
+			}
+			rs, probs := rules.Load([]byte("language: "+tt.lang+"\n"+limits+routeBase+"rules:\n  - {name: split, to: "+tt.to+", split_alerts: true}\n"), "rules.yaml", noEnv)
+			require.NoError(t, probs.Err())
+			assert.Contains(t, probs.Warnings().String(), "limits.max_messages_per_webhook")
+			res := rs.Route(manyAlerts(tt.alerts))
+			require.Empty(t, res.Errors)
+			require.Len(t, res.Messages, tt.msgs)
+			last := res.Messages[len(res.Messages)-1].Text
+			if tt.last != "" {
+				assert.Equal(t, tt.last, last)
+			} else {
+				assert.NotContains(t, last, "more alerts")
+			}
+			tr := rs.Trace(manyAlerts(tt.alerts))
+			assert.Len(t, tr.Messages, tt.msgs)
+		})
+	}
+	t.Run("the cap is per webhook, over rules", func(t *testing.T) {
+		rs := mustLoad(t, routeBase+"rules:\n  - {name: a, to: [ops], split_alerts: true, continue: true}\n  - {name: b, to: [dev]}\n")
+		res := rs.Route(manyAlerts(100))
+		assert.Len(t, res.Messages, 50)
+		tr := rs.Trace(manyAlerts(100))
+		assert.Contains(t, strings.Join(tr.Rules[1].Notes, "\n"), "max_messages_per_webhook")
+	})
 }
