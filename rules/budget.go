@@ -205,10 +205,15 @@ type instance struct {
 // hidden functions exist only in the instances, so a template cannot call
 // them.
 func guard(t *template.Template) *guarded {
+	trees := map[string]*parse.Tree{}
 	for _, tt := range t.Templates() {
 		if tt.Tree != nil {
-			guardNode(tt.Tree, tt.Tree.Root)
+			trees[tt.Name()] = tt.Tree
 		}
+	}
+	costs := map[string]int{}
+	for _, tr := range trees {
+		guardNode(tr, tr.Root, func(name string) int { return callCost(name, trees, costs) })
 	}
 	g := &guarded{t: t}
 	g.pool.New = func() any {
@@ -236,7 +241,58 @@ func (g *guarded) put(in *instance) {
 	g.pool.Put(in)
 }
 
-func guardNode(tr *parse.Tree, n parse.Node) {
+// smallCall is the most template calls (itself and those it makes,
+// ranges aside) a {{ template }} call may cause and not be hooked: the
+// ranges around it charge for it. A template calling templates that call
+// templates twice each, or itself, is hooked.
+const smallCall = 64
+
+// callCost is how many template calls executing name causes, ranges
+// aside (their bodies counted once): smallCall+1 for a recursive one.
+func callCost(name string, trees map[string]*parse.Tree, costs map[string]int) int {
+	if c, ok := costs[name]; ok {
+		return c
+	}
+	tr := trees[name]
+	if tr == nil {
+		return 1
+	}
+	costs[name] = smallCall + 1 // while it is being counted: recursion
+	total := 1
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		if total > smallCall {
+			return
+		}
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n == nil {
+				return
+			}
+			for _, c := range n.Nodes {
+				walk(c)
+			}
+		case *parse.IfNode:
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.WithNode:
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.RangeNode:
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.TemplateNode:
+			total += callCost(n.Name, trees, costs)
+		}
+	}
+	walk(tr.Root)
+	costs[name] = min(total, smallCall+1)
+	return costs[name]
+}
+
+// guardNode adds the hooks to the nodes under n; cost gives the calls a
+// {{ template }} call causes.
+func guardNode(tr *parse.Tree, n parse.Node, cost func(string) int) {
 	hook := func(fn string, pos parse.Pos) *parse.CommandNode {
 		id := parse.NewIdentifier(fn).SetTree(tr).SetPos(pos)
 		return &parse.CommandNode{NodeType: parse.NodeCommand, Pos: pos, Args: []parse.Node{id}}
@@ -247,26 +303,28 @@ func guardNode(tr *parse.Tree, n parse.Node) {
 			return
 		}
 		for _, c := range n.Nodes {
-			guardNode(tr, c)
+			guardNode(tr, c, cost)
 		}
 	case *parse.IfNode:
-		guardNode(tr, n.List)
-		guardNode(tr, n.ElseList)
+		guardNode(tr, n.List, cost)
+		guardNode(tr, n.ElseList, cost)
 	case *parse.WithNode:
-		guardNode(tr, n.List)
-		guardNode(tr, n.ElseList)
+		guardNode(tr, n.List, cost)
+		guardNode(tr, n.ElseList, cost)
 	case *parse.RangeNode:
 		fn := "__range1"
 		if len(n.Pipe.Decl) > 1 {
 			fn = "__range2"
 		}
 		n.Pipe.Cmds = append(n.Pipe.Cmds, hook(fn, n.Pipe.Pos))
-		guardNode(tr, n.List)
-		guardNode(tr, n.ElseList)
+		guardNode(tr, n.List, cost)
+		guardNode(tr, n.ElseList, cost)
 	case *parse.TemplateNode:
-		if n.Pipe == nil {
+		switch {
+		case cost(n.Name) <= smallCall:
+		case n.Pipe == nil:
 			n.Pipe = &parse.PipeNode{NodeType: parse.NodePipe, Pos: n.Pos, Line: n.Line, Cmds: []*parse.CommandNode{hook("__tick", n.Pos)}}
-		} else {
+		default:
 			n.Pipe.Cmds = append(n.Pipe.Cmds, hook("__call", n.Pipe.Pos))
 		}
 	}

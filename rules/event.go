@@ -40,7 +40,7 @@ type Event struct {
 	// Raw is the request body as received, kept for storage and replay.
 	Raw []byte `expr:"-"`
 
-	usage *exprUsage // what the expressions built and walked, in forRules' copy
+	usage *exprUsage // what the expressions built and walked, in a routing's copy
 }
 
 // Redacted is how a credential header's value reaches rules, templates
@@ -85,24 +85,9 @@ func redactHeaders(h map[string]string) (map[string]string, bool) {
 	return out, true
 }
 
-// redacted returns ev itself, or a copy whose headers hold no credential.
-func (e *Event) redacted() *Event {
-	h, changed := redactHeaders(e.Headers)
-	if !changed {
-		return e
-	}
-	c := *e
-	c.Headers = h
-	return &c
-}
-
-// forRules returns the event one routing evaluates: a copy, with no
-// credential in its headers, that counts what its expressions cost.
-func (e *Event) forRules() *Event {
-	c := *e
-	c.Headers, _ = redactHeaders(e.Headers)
-	c.usage = &exprUsage{}
-	return &c
+func redactedHeaders(h map[string]string) map[string]string {
+	h, _ = redactHeaders(h)
+	return h
 }
 
 // Vars returns the event as template data: the same names rules use.
@@ -115,7 +100,7 @@ func (e *Event) Vars() map[string]any {
 		"action":       e.Action,
 		"id":           e.ID,
 		"payload":      e.Payload,
-		"headers":      e.redacted().Headers,
+		"headers":      redactedHeaders(e.Headers),
 		"status":       e.Status,
 		"alerts":       e.Alerts,
 		"labels":       e.Labels,

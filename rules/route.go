@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -85,10 +87,10 @@ func (rs *Ruleset) Route(ev *Event) *Result {
 // res.Messages. err is nil otherwise, whatever the rules did: res.Errors
 // holds each rule's own failure. res is never nil.
 func (rs *Ruleset) RouteContext(ctx context.Context, ev *Event) (*Result, error) {
-	ev = ev.forRules()
 	res := &Result{}
-	r := rs.newRun(ctx)
-	defer r.done()
+	r := rs.newRun(ctx, ev)
+	defer rs.done(r)
+	ev = &r.ev
 	if err := r.lim.err(); err != nil {
 		return res, err
 	}
@@ -134,10 +136,10 @@ func (rs *Ruleset) Trace(ev *Event) *Trace {
 // a rule whose rendering ran out of its budget shows the error, and the
 // rules after it are not reached.
 func (rs *Ruleset) TraceContext(ctx context.Context, ev *Event) (*Trace, error) {
-	ev = ev.forRules()
 	tr := &Trace{Source: ev.Source, Event: ev.Event, Action: ev.Action, ID: ev.ID, Messages: []Message{}}
-	r := rs.newRun(ctx)
-	defer r.done()
+	r := rs.newRun(ctx, ev)
+	defer rs.done(r)
+	ev = &r.ev
 	data := ev.Vars()
 	stopped, note := "", ""
 	var budgetErr error
@@ -181,26 +183,40 @@ func (rs *Ruleset) TraceContext(ctx context.Context, ev *Event) (*Trace, error) 
 	return tr, budgetErr
 }
 
-// run is one routing's state: its VM, its render limits and the messages
-// it may still queue.
+// run is one routing's state: the event as rules see it, its VM, its
+// render limits and the messages it may still queue. Runs are pooled: a
+// routing allocates none of it.
 type run struct {
-	rs       *Ruleset
+	ev       Event // the caller's, headers redacted, counting expr usage
+	usage    exprUsage
 	vm       *vm.VM
-	lim      *renderLimits
+	lim      renderLimits
 	msgsLeft int // limits.max_messages_per_webhook less what was made
 }
 
-func (rs *Ruleset) newRun(ctx context.Context) *run {
+var runs = sync.Pool{New: func() any { return new(run) }}
+
+func (rs *Ruleset) newRun(ctx context.Context, ev *Event) *run {
 	l := rs.cfg.Limits
-	return &run{
-		rs:       rs,
-		vm:       rs.vms.Get().(*vm.VM),
-		lim:      newRenderLimits(ctx, l.RenderTimeout.D(), l.RenderIterations),
-		msgsLeft: l.MaxMessages,
+	r := runs.Get().(*run)
+	r.ev = *ev
+	r.ev.Headers, _ = redactHeaders(ev.Headers)
+	r.usage = exprUsage{}
+	r.ev.usage = &r.usage
+	r.vm = rs.vms.Get().(*vm.VM)
+	r.lim = renderLimits{ctx: ctx, timeout: l.RenderTimeout.D(), iterations: l.RenderIterations}
+	if r.lim.timeout > 0 {
+		r.lim.deadline = time.Now().Add(r.lim.timeout)
 	}
+	r.msgsLeft = l.MaxMessages
+	return r
 }
 
-func (r *run) done() { r.rs.vms.Put(r.vm) }
+func (rs *Ruleset) done(r *run) {
+	rs.vms.Put(r.vm)
+	*r = run{}
+	runs.Put(r)
+}
 
 func (rs *Ruleset) matches(v *vm.VM, r *rule, ev *Event) (bool, *RuleError) {
 	if r.when == nil {
@@ -270,7 +286,7 @@ func (rs *Ruleset) messages(run *run, r *rule, ev *Event, data map[string]any, r
 	ends := make([]int, 0, len(datas)) // where each alert's messages end in out
 	shown := len(datas)
 	for i, d := range datas {
-		text, xmlOut, err := t.renderWithin(d, rs.cfg.Limits.RenderBytes, run.lim)
+		text, xmlOut, err := t.renderWithin(d, rs.cfg.Limits.RenderBytes, &run.lim)
 		if err != nil {
 			run.msgsLeft -= len(out)
 			return out, &RuleError{Rule: r.Name, Stage: "template", Err: err}
