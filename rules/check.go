@@ -63,6 +63,16 @@ func (p *loader) checkSemantics(c *Config) {
 		if len(r.To) == 0 && r.ToExpr == "" {
 			p.add(p.at(path), path, "rule %q has no recipients: set to or to_expr", r.Name)
 		}
+		if r.SplitAlerts {
+			p.warn(p.at(path+".split_alerts"), path+".split_alerts", "rule %q sends one message per alert: at most %d alerts (limits.max_alerts) and %d messages a webhook (limits.max_messages_per_webhook); the rest are counted in one last message", r.Name, c.Limits.MaxAlerts, c.Limits.MaxMessages)
+		}
+		if r.AllowAnyRecipient {
+			if r.ToExpr == "" && r.AtExpr == "" {
+				p.warn(p.at(path+".allow_any_recipient"), path+".allow_any_recipient", "has no effect: the rule has no to_expr or at_expr")
+			} else {
+				p.warn(p.at(path+".allow_any_recipient"), path+".allow_any_recipient", "rule %q lets the payload choose: to_expr and at_expr may send to any wxid or group and mention everyone (notify@all)", r.Name)
+			}
+		}
 		if r.Template != "" && r.TemplateExpr != "" {
 			p.add(p.at(path+".template_expr"), path, "set template or template_expr, not both")
 		}

@@ -32,6 +32,7 @@ type Ruleset struct {
 	templates map[string]*tmpl
 	index     *index
 	byGitHub  map[string]string // lower-case GitHub login -> contact name
+	byWxid    map[string]string // a contact's wxid -> its name
 	vms       sync.Pool
 }
 
@@ -61,9 +62,10 @@ func Compile(cfg *Config) (*Ruleset, Problems) {
 	if err != nil {
 		loc = time.UTC
 	}
-	rs := &Ruleset{cfg: cfg, loc: loc, templates: map[string]*tmpl{}, byGitHub: map[string]string{}}
+	rs := &Ruleset{cfg: cfg, loc: loc, templates: map[string]*tmpl{}, byGitHub: map[string]string{}, byWxid: map[string]string{}}
 	rs.vms.New = func() any { return &vm.VM{MemoryBudget: exprMemBudget} }
 	for name, ct := range cfg.Contacts {
+		rs.byWxid[ct.Wxid] = name
 		if ct.GitHub != "" {
 			rs.byGitHub[strings.ToLower(ct.GitHub)] = name
 		}
@@ -118,6 +120,7 @@ func Compile(cfg *Config) (*Ruleset, Problems) {
 	}
 	c.checkReachable(rs.rules)
 	rs.index = buildIndex(rs.rules)
+	c.probs = scrubSecrets(c.probs, cfg.expanded)
 	if c.probs.Err() != nil {
 		return nil, c.probs
 	}
@@ -301,11 +304,11 @@ func (c *compiler) checkReachable(rules []*rule) {
 func (rs *Ruleset) Templates() []string { return sortedKeys(rs.templates) }
 
 func (rs *Ruleset) exprOptions() []expr.Option {
-	return []expr.Option{
+	return append([]expr.Option{
 		expr.Env(Event{}),
 		expr.MaxNodes(maxExprNodes),
 		expr.Function("contacts_by_github", rs.contactsByGitHub, new(func(any) []string)),
-	}
+	}, boundedExprOptions()...)
 }
 
 // contactsByGitHub maps GitHub users (logins, or user objects with a

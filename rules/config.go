@@ -36,6 +36,9 @@ type Config struct {
 	indents map[string]int
 	lines   []string            // the file's lines, to place errors inside expressions
 	unset   map[string][]string // path -> ${VARS} that were unset there
+	// path -> the ${VARS} expanded there and their values, which
+	// problems must not print
+	expanded map[string][]envUse
 }
 
 // PosOf returns the position of the value at path (e.g. rules[2].when).
@@ -104,6 +107,16 @@ type LimitsConfig struct {
 	BodyBytes   int64 `yaml:"body_bytes" validate:"gte=0"`
 	RenderBytes int   `yaml:"render_bytes" validate:"gte=0"`
 	TracesKept  int   `yaml:"traces_per_source" validate:"gte=0"`
+	// RenderTimeout bounds the time one webhook's templates take together;
+	// RenderIterations the range iterations and template calls of one
+	// render. Past either, rendering fails with ErrBudget.
+	RenderTimeout    Duration `yaml:"render_timeout"`
+	RenderIterations int      `yaml:"render_iterations" validate:"gte=0"`
+	// MaxAlerts is the alerts a template sees in one notification (the
+	// rest are counted in more_alerts), and the messages split_alerts
+	// makes at most; MaxMessages the messages one webhook may queue.
+	MaxAlerts   int `yaml:"max_alerts" validate:"gte=0"`
+	MaxMessages int `yaml:"max_messages_per_webhook" validate:"gte=0"`
 }
 
 // Source is one webhook endpoint, POST /hooks/<name>.
@@ -141,6 +154,10 @@ type Rule struct {
 	TemplateExpr string   `yaml:"template_expr"`
 	Continue     bool     `yaml:"continue"`
 	SplitAlerts  bool     `yaml:"split_alerts"`
+	// AllowAnyRecipient lets to_expr and at_expr name any wxid or group
+	// and mention everyone; without it they may only name contacts (by
+	// name or wxid): the payload does not choose who is messaged.
+	AllowAnyRecipient bool `yaml:"allow_any_recipient"`
 }
 
 // Template is either a text template (a plain string in YAML), a link

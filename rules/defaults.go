@@ -14,6 +14,15 @@ const (
 	DefaultGitHubBodyBytes = 25 << 20
 	DefaultBodyBytes       = 1 << 20
 	DefaultRenderBytes     = 64 << 10
+	// DefaultRenderTimeout is what one webhook's templates may take
+	// together; DefaultRenderIterations what one render may loop.
+	DefaultRenderTimeout    = 2 * time.Second
+	DefaultRenderIterations = 1_000_000
+	// DefaultMaxAlerts is the alerts one message shows (the rest are
+	// counted as "and N more"); DefaultMaxMessages what one webhook may
+	// queue.
+	DefaultMaxAlerts   = 200
+	DefaultMaxMessages = 50
 )
 
 func applyDefaults(c *Config) {
@@ -73,6 +82,10 @@ func applyDefaults(c *Config) {
 	}
 	setInt(&l.RenderBytes, DefaultRenderBytes)
 	setInt(&l.TracesKept, 50)
+	setDur(&l.RenderTimeout, DefaultRenderTimeout)
+	setInt(&l.RenderIterations, DefaultRenderIterations)
+	setInt(&l.MaxAlerts, DefaultMaxAlerts)
+	setInt(&l.MaxMessages, DefaultMaxMessages)
 
 	// Never implied by a missing token: an unset GEWE_TOKEN is an error
 	// (check.go), not a bridge that silently sends nothing.

@@ -1,5 +1,7 @@
 package rules
 
+import "strings"
+
 // Event is one webhook, normalised by an inbound adapter: what rules
 // (`when`, `*_expr`) and templates see. The expr names are the struct tags;
 // templates see the same names through Vars.
@@ -37,9 +39,59 @@ type Event struct {
 	DedupKey string `expr:"-"`
 	// Raw is the request body as received, kept for storage and replay.
 	Raw []byte `expr:"-"`
+
+	usage *exprUsage // what the expressions built and walked, in a routing's copy
+}
+
+// Redacted is how a credential header's value reaches rules, templates
+// and traces.
+const Redacted = "[redacted]"
+
+// IsCredentialHeader reports whether a header (name in any case) carries a
+// credential: its value never reaches rules, templates or traces.
+func IsCredentialHeader(name string) bool {
+	name = strings.ToLower(name)
+	switch name {
+	case "authorization", "proxy-authorization", "cookie", "set-cookie",
+		"x-hub-signature", "x-hub-signature-256", "x-gitlab-token",
+		"x-gitea-signature", "x-gogs-signature", "x-api-key":
+		return true
+	}
+	return strings.HasPrefix(name, "x-signature") ||
+		strings.Contains(name, "token") || strings.Contains(name, "secret") ||
+		strings.Contains(name, "signature") || strings.Contains(name, "auth") ||
+		strings.Contains(name, "api-key") || strings.Contains(name, "apikey")
+}
+
+// redactHeaders returns h with credential values replaced by Redacted: h
+// itself (and false) when it holds none, else a copy.
+func redactHeaders(h map[string]string) (map[string]string, bool) {
+	var out map[string]string
+	for k := range h {
+		if !IsCredentialHeader(k) {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]string, len(h))
+			for k, v := range h {
+				out[k] = v
+			}
+		}
+		out[k] = Redacted
+	}
+	if out == nil {
+		return h, false
+	}
+	return out, true
+}
+
+func redactedHeaders(h map[string]string) map[string]string {
+	h, _ = redactHeaders(h)
+	return h
 }
 
 // Vars returns the event as template data: the same names rules use.
+// Credential headers (IsCredentialHeader) are redacted.
 func (e *Event) Vars() map[string]any {
 	return map[string]any{
 		"source":       e.Source,
@@ -48,7 +100,7 @@ func (e *Event) Vars() map[string]any {
 		"action":       e.Action,
 		"id":           e.ID,
 		"payload":      e.Payload,
-		"headers":      e.Headers,
+		"headers":      redactedHeaders(e.Headers),
 		"status":       e.Status,
 		"alerts":       e.Alerts,
 		"labels":       e.Labels,

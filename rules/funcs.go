@@ -32,7 +32,9 @@ import (
 // unexpected type degrades to something printable: formatting helpers give
 // "" or the input as text, list helpers an empty list, lookups nil. Only
 // toJson, toPrettyJson, regexReplace, add and sub return an error, which
-// text/template reports as an execution error.
+// text/template reports as an execution error; and replace, regexReplace
+// indent and join when their result would be over 1 MiB (checked before it is
+// built: a payload cannot make them allocate gigabytes).
 //
 // Arguments are ordered so that the value being worked on comes last and
 // can be piped: {{ .title | truncate 40 }}, {{ .x | default "n/a" }}.
@@ -449,33 +451,51 @@ func fnHead(s string, n int) string {
 }
 
 // fnJoin is "join SEP LIST".
-func fnJoin(sep, list any) string {
+func fnJoin(sep, list any) (string, error) {
 	sp := fnToString(sep)
 	switch x := list.(type) {
 	case nil:
-		return ""
+		return "", nil
 	case string:
-		return x
+		return x, nil
 	case []string:
-		return strings.Join(x, sp)
+		return fnJoinStrings(x, sp)
 	case []any:
-		return fnJoinAny(x, sp)
+		return fnJoinAny(x, sp, fnMaxResult)
 	}
 	switch reflect.ValueOf(list).Kind() {
 	case reflect.Map:
-		return ""
+		return "", nil
 	case reflect.Slice, reflect.Array:
-		return strings.Join(fnStrings(list), sp)
+		return fnJoinStrings(fnStrings(list), sp)
 	}
-	return fnToString(list)
+	return fnToString(list), nil
 }
 
-func fnJoinAny(list []any, sep string) string {
+// fnJoinStrings is strings.Join, refused when over fnMaxResult.
+func fnJoinStrings(list []string, sep string) (string, error) {
+	size := len(sep) * max(len(list)-1, 0)
+	if len(sep) > 0 && len(list) > fnMaxResult/len(sep) {
+		size = fnMaxResult + 1
+	}
+	for _, s := range list {
+		if size += len(s); size > fnMaxResult {
+			return "", errTooBig("join", size)
+		}
+	}
+	return strings.Join(list, sep), nil
+}
+
+// fnJoinAny joins the elements as text, refused when over limit bytes.
+func fnJoinAny(list []any, sep string, limit int) (string, error) {
 	switch len(list) {
 	case 0:
-		return ""
+		return "", nil
 	case 1:
-		return fnToString(list[0])
+		return fnToString(list[0]), nil
+	}
+	if len(sep) > 0 && len(list) > limit/len(sep) {
+		return "", errTooBig("join", len(list)*len(sep))
 	}
 	var b strings.Builder
 	for i, v := range list {
@@ -483,8 +503,11 @@ func fnJoinAny(list []any, sep string) string {
 			b.WriteString(sep)
 		}
 		b.WriteString(fnToString(v))
+		if b.Len() > limit {
+			return "", errTooBig("join", b.Len())
+		}
 	}
-	return b.String()
+	return b.String(), nil
 }
 
 // fnTitle is "title S".
@@ -501,13 +524,31 @@ func fnTitle(v any) string {
 	return string(u) + s[size:]
 }
 
+// fnMaxResult bounds the text replace, regexReplace and indent may build:
+// they are checked before they build it, so a payload cannot make one call
+// allocate more than this (the output limit applies only to what is
+// written, and a result can be assigned without being written).
+const fnMaxResult = 1 << 20
+
+// errTooBig is what a function that would build more than fnMaxResult
+// returns.
+func errTooBig(fn string, n int) error {
+	return fmt.Errorf("%s would build %d bytes or more; the limit is %d", fn, n, fnMaxResult)
+}
+
 // fnReplace is "replace OLD NEW S".
-func fnReplace(old, new, s any) string {
+func fnReplace(old, new, s any) (string, error) {
 	str, o := fnToString(s), fnToString(old)
 	if o == "" {
-		return str
+		return str, nil
 	}
-	return strings.ReplaceAll(str, o, fnToString(new))
+	n := fnToString(new)
+	if grow := len(n) - len(o); grow > 0 {
+		if count := strings.Count(str, o); count > (fnMaxResult-len(str))/grow {
+			return "", errTooBig("replace", len(str)+min(count, fnMaxResult)*grow)
+		}
+	}
+	return strings.ReplaceAll(str, o, n), nil
 }
 
 // fnRegexReplace is "regexReplace RE REPL S".
@@ -516,7 +557,17 @@ func fnRegexReplace(pattern, repl, s any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return re.ReplaceAllString(fnToString(s), fnToString(repl)), nil
+	str, r := fnToString(s), fnToString(repl)
+	if len(r) > 0 {
+		// Each match adds at most REPL, and each $ref in REPL at most
+		// the text it refers to, which is within S.
+		matches := len(re.FindAllStringIndex(str, fnMaxResult/len(r)+1))
+		bound := len(str) + matches*len(r) + strings.Count(r, "$")*len(str)
+		if matches > fnMaxResult/len(r) || bound > fnMaxResult {
+			return "", errTooBig("regexReplace", bound)
+		}
+	}
+	return re.ReplaceAllString(str, r), nil
 }
 
 // fnRegexCacheMax bounds the number of compiled patterns kept.
@@ -563,15 +614,19 @@ const fnMaxIndent = 100
 var fnSpaces = strings.Repeat(" ", fnMaxIndent)
 
 // fnIndent is "indent N S". An N that is not a number leaves S unchanged.
-func fnIndent(n, s any) string {
+func fnIndent(n, s any) (string, error) {
 	str := fnToString(s)
 	k, ok := fnToInt(n)
 	if !ok || k <= 0 || str == "" {
-		return str
+		return str, nil
 	}
 	pad := fnSpaces[:min(k, fnMaxIndent)]
+	size := len(str) + len(pad)*(strings.Count(str, "\n")+1)
+	if size > fnMaxResult {
+		return "", errTooBig("indent", size)
+	}
 	var b strings.Builder
-	b.Grow(len(str) + len(pad)*(strings.Count(str, "\n")+1))
+	b.Grow(size)
 	for str != "" {
 		line := str
 		if i := strings.IndexByte(str, '\n'); i >= 0 {
@@ -583,7 +638,7 @@ func fnIndent(n, s any) string {
 		b.WriteString(line)
 		str = str[len(line):]
 	}
-	return b.String()
+	return b.String(), nil
 }
 
 // fnXML is the `xml` function: EscapeXML of the value as text.
@@ -747,7 +802,9 @@ func fnToString(v any) string {
 	case time.Time:
 		return x.Format(time.RFC3339)
 	case []any:
-		return fnJoinAny(x, ", ")
+		// As large as the list: no limit but the memory the list takes.
+		s, _ := fnJoinAny(x, ", ", math.MaxInt)
+		return s
 	case []string:
 		return strings.Join(x, ", ")
 	case map[string]any:

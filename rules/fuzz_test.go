@@ -99,6 +99,9 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("rules: [{name: a, when: 'x ==', to: [wxid_a]}]"))
 	f.Add([]byte("sources: {a: {type: github}}\ntemplates: {t: {link: {title: '{{'}}}}"))
 	f.Add([]byte("gewe: {timeout: 7x}\nrules: &a [*a]"))
+	// Issue 16: an expression that would allocate a terabyte, secrets in errors.
+	f.Add([]byte(exampleConfigForFuzz + "  - {name: c, when: 'len(repeat(repeat(\"ab\", 500000), 1000000)) > 0', to: [ops]}\n"))
+	f.Add([]byte("delivery: {on_timeout: '${TOKEN}'}\nrules: [{name: a, when: 'x == ${TOKEN}', to_expr: 'payload.to', allow_any_recipient: true, split_alerts: true}]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rs, probs := Load(data, "fuzz.yaml", func(string) string { return "" })
 		if rs == nil && probs.Err() == nil {
@@ -128,6 +131,12 @@ func FuzzRender(f *testing.F) {
 	f.Add("{{ .payload.a }} {{ .labels.x | default \"n\" }}", "value", int64(3))
 	f.Add("{{ truncate 3 .payload.a }}{{ xml .payload.a }}{{ toJson .payload }}", "<&>", int64(-1))
 	f.Add("{{ range .alerts }}{{ .labels.y }}{{ end }}{{ date \"2006\" .payload.b }}", "告警", int64(1<<40))
+	// Issue 16: loops that write nothing, amplifying functions.
+	f.Add("{{ range 3000000000 }}{{ end }}", "", int64(0))
+	f.Add("{{ range .payload.b }}{{ range $.payload.b }}{{ end }}{{ end }}", "", int64(1<<40))
+	f.Add("{{ range $i, $x := .payload.d }}{{ range $i }}{{ end }}{{ end }}", "x", int64(5))
+	f.Add("{{ define \"a\" }}{{ template \"a\" . }}{{ end }}{{ template \"a\" . }}", "", int64(0))
+	f.Add("{{ $x := replace \"a\" .payload.a .payload.a }}{{ indent 100 (indent 100 .payload.a) }}{{ join .payload.a .payload.d }}", "aaaa\naaaa", int64(3))
 	f.Fuzz(func(t *testing.T, src, s string, n int64) {
 		tm, err := parseTemplate("f", Template{Text: src}, Funcs(nil, nil))
 		if err != nil {

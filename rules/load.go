@@ -60,15 +60,22 @@ func Parse(data []byte, file string, getenv func(string) string, opts ...LoadOpt
 	}
 	doc := root.Content[0]
 	unset := map[*yaml.Node][]string{}
-	expandEnv(doc, getenv, unset)
+	used := map[*yaml.Node][]envUse{}
+	expandEnv(doc, getenv, unset, used)
 	p.index(doc, "")
+	expanded := map[string][]envUse{}
+	for n, uses := range used {
+		expanded[p.paths[n]] = uses
+	}
+	// Every problem found from here on may quote an expanded value.
 	p.checkKeys(doc, reflect.TypeOf(Config{}), "")
 
 	cfg := &Config{File: file}
 	if err := doc.Decode(cfg); err != nil {
 		p.addYAMLError(err)
-		return nil, p.probs
+		return nil, scrubSecrets(p.probs, expanded)
 	}
+	cfg.expanded = expanded
 	cfg.pos, cfg.styles, cfg.indents, cfg.lines = p.pos, p.styles, p.indents, p.lines
 	cfg.unset = map[string][]string{}
 	for n, vars := range unset {
@@ -80,7 +87,7 @@ func Parse(data []byte, file string, getenv func(string) string, opts ...LoadOpt
 	applyDefaults(cfg)
 	p.validate(cfg)
 	p.checkSemantics(cfg)
-	return cfg, p.probs
+	return cfg, scrubSecrets(p.probs, expanded)
 }
 
 type loader struct {

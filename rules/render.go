@@ -9,29 +9,32 @@ import (
 	"strings"
 	"sync"
 	"text/template"
-	"time"
 	"unicode/utf8"
 )
 
 // tmpl is a compiled template: text, a link card, or a raw appmsg.
 type tmpl struct {
 	name   string
-	text   *template.Template
-	appmsg *template.Template
+	text   *guarded
+	appmsg *guarded
 	link   *linkTmpl
 }
 
 type linkTmpl struct {
-	title, des, url, thumb *template.Template
+	title, des, url, thumb *guarded
 }
 
 func parseTemplate(name string, t Template, funcs template.FuncMap) (*tmpl, error) {
-	parse := func(part, src string) (*template.Template, error) {
+	parse := func(part, src string) (*guarded, error) {
 		tn := name
 		if part != "" {
 			tn += "." + part
 		}
-		return template.New(tn).Funcs(funcs).Option("missingkey=zero").Parse(src)
+		t, err := template.New(tn).Funcs(funcs).Option("missingkey=zero").Parse(src)
+		if err != nil {
+			return nil, err
+		}
+		return guard(t), nil
 	}
 	out := &tmpl{name: name}
 	var err error
@@ -39,7 +42,7 @@ func parseTemplate(name string, t Template, funcs template.FuncMap) (*tmpl, erro
 	case t.Link != nil:
 		l := &linkTmpl{}
 		for _, p := range []struct {
-			dst  **template.Template
+			dst  **guarded
 			part string
 			src  string
 		}{{&l.title, "title", t.Link.Title}, {&l.des, "des", t.Link.Des}, {&l.url, "url", t.Link.URL}, {&l.thumb, "thumb_url", t.Link.ThumbURL}} {
@@ -59,51 +62,50 @@ func parseTemplate(name string, t Template, funcs template.FuncMap) (*tmpl, erro
 	return out, nil
 }
 
-// Errors of a template that runs away.
-var (
-	errTooLong = errors.New("template output is over the size limit")
-	errTooSlow = errors.New("template took too long")
-)
-
-// renderTimeout bounds one template's execution.
-const renderTimeout = time.Second
+// errTooLong is the error of a template whose output is over the limit.
+var errTooLong = errors.New("template output is over the size limit")
 
 // limitedBuffer is a bytes.Buffer that refuses to grow past max or to keep
-// writing past its deadline, so a template ranging over a huge payload
-// fails instead of eating memory or a core. text/template cannot be
-// interrupted, so the clock is read as output is written, every 32 writes
-// to keep a normal render cheap.
+// writing past its budget's deadline. The clock is read every 32 writes,
+// to keep a normal render cheap; the budget's range and template hooks
+// read it where a template loops without writing.
 type limitedBuffer struct {
 	bytes.Buffer
-	max      int
-	deadline time.Time
-	writes   int
+	max    int
+	budget *budget
+	writes int
 }
 
 func (b *limitedBuffer) Write(p []byte) (int, error) {
 	if b.Len()+len(p) > b.max {
 		return 0, errTooLong
 	}
-	if b.writes++; b.writes%32 == 0 && time.Now().After(b.deadline) {
-		return 0, errTooSlow
+	if b.writes++; b.writes%32 == 0 {
+		if err := b.budget.check(); err != nil {
+			return 0, err
+		}
 	}
 	return b.Buffer.Write(p)
 }
 
-// execute runs t on data. text/template prints a missing map key as
-// "<no value>" even with missingkey=zero (the zero value of an interface
-// is nil); like Helm, the bridge removes it so a message never shows it.
-func execute(t *template.Template, data any, max int) (string, error) {
+// execute runs g on data within lim. text/template prints a missing map
+// key as "<no value>" even with missingkey=zero (the zero value of an
+// interface is nil); like Helm, the bridge removes it so a message never
+// shows it.
+func execute(g *guarded, data any, max int, lim *renderLimits) (string, error) {
 	buf := buffers.Get().(*limitedBuffer)
 	defer buffers.Put(buf)
+	in := g.get(lim)
+	defer g.put(in)
 	buf.Reset()
-	buf.max, buf.deadline, buf.writes = max, time.Now().Add(renderTimeout), 0
-	if err := t.Execute(buf, data); err != nil {
+	buf.max, buf.budget, buf.writes = max, in.b, 0
+	if err := in.t.Execute(buf, data); err != nil {
+		var be *budgetError
 		switch {
 		case errors.Is(err, errTooLong):
-			return "", fmt.Errorf("%s: output over %d bytes", t.Name(), max)
-		case errors.Is(err, errTooSlow):
-			return "", fmt.Errorf("%s: still running after %s", t.Name(), renderTimeout)
+			return "", fmt.Errorf("%s: output over %d bytes", g.t.Name(), max)
+		case errors.As(err, &be):
+			return "", fmt.Errorf("%s: %w", g.t.Name(), be)
 		}
 		return "", err
 	}
@@ -122,19 +124,25 @@ func execute(t *template.Template, data any, max int) (string, error) {
 // was a fifth of a render's allocated bytes.
 var buffers = sync.Pool{New: func() any { return new(limitedBuffer) }}
 
-// render runs a template: text for text templates, xml for cards.
+// render runs a template within the default limits.
 func (t *tmpl) render(data any, max int) (text, xmlOut string, err error) {
+	return t.renderWithin(data, max, newRenderLimits(nil, DefaultRenderTimeout, DefaultRenderIterations))
+}
+
+// renderWithin runs a template within lim: text for text templates, xml
+// for cards.
+func (t *tmpl) renderWithin(data any, max int, lim *renderLimits) (text, xmlOut string, err error) {
 	switch {
 	case t.link != nil:
 		var f [4]string
-		for i, pt := range []*template.Template{t.link.title, t.link.des, t.link.url, t.link.thumb} {
-			if f[i], err = execute(pt, data, max); err != nil {
+		for i, pt := range []*guarded{t.link.title, t.link.des, t.link.url, t.link.thumb} {
+			if f[i], err = execute(pt, data, max, lim); err != nil {
 				return "", "", err
 			}
 		}
 		return "", LinkCardXML(strings.TrimSpace(f[0]), strings.TrimSpace(f[1]), strings.TrimSpace(f[2]), strings.TrimSpace(f[3])), nil
 	case t.appmsg != nil:
-		out, err := execute(t.appmsg, data, max)
+		out, err := execute(t.appmsg, data, max, lim)
 		if err != nil {
 			return "", "", err
 		}
@@ -144,7 +152,7 @@ func (t *tmpl) render(data any, max int) (text, xmlOut string, err error) {
 		}
 		return "", out, nil
 	default:
-		out, err := execute(t.text, data, max)
+		out, err := execute(t.text, data, max, lim)
 		return strings.TrimSpace(out), "", err
 	}
 }

@@ -1,9 +1,13 @@
 package rules
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -29,6 +33,10 @@ type RuleError struct {
 func (e *RuleError) Error() string {
 	return fmt.Sprintf("rule %q: %s: %v", e.Rule, e.Stage, e.Err)
 }
+
+// Unwrap gives the rule's error: errors.Is(e, ErrBudget) holds for a
+// render that ran out of its budget.
+func (e *RuleError) Unwrap() error { return e.Err }
 
 // Verdicts of a rule in a trace.
 const (
@@ -63,15 +71,34 @@ type RuleTrace struct {
 
 // Route evaluates the rules in order against ev and renders the messages
 // of those that match. The first match wins unless it has continue: true.
+// It is RouteContext without a context: a render that runs out of its
+// budget is one of res.Errors (errors.Is(e, ErrBudget)) and stops routing.
 func (rs *Ruleset) Route(ev *Event) *Result {
+	res, _ := rs.RouteContext(context.Background(), ev)
+	return res
+}
+
+// RouteContext is Route bounded by ctx and by the limits of the config
+// (limits.render_timeout for all of the webhook's templates together,
+// limits.render_iterations for each render). When rendering runs out of
+// them, routing stops and err wraps ErrBudget (and ctx.Err() when ctx
+// ended it): the event is fine, the bridge could not afford it now, and
+// the caller should answer 503 so the sender retries, queueing none of
+// res.Messages. err is nil otherwise, whatever the rules did: res.Errors
+// holds each rule's own failure. res is never nil.
+func (rs *Ruleset) RouteContext(ctx context.Context, ev *Event) (*Result, error) {
 	res := &Result{}
+	r := rs.newRun(ctx, ev)
+	defer rs.done(r)
+	ev = &r.ev
+	if err := r.lim.err(); err != nil {
+		return res, err
+	}
 	var buf [64]int
-	v := rs.vms.Get().(*vm.VM)
-	defer rs.vms.Put(v)
 	var data map[string]any
 	for _, n := range rs.index.candidates(ev, buf[:0]) {
-		r := rs.rules[n]
-		ok, err := rs.matches(v, r, ev)
+		rl := rs.rules[n]
+		ok, err := rs.matches(r.vm, rl, ev)
 		if err != nil {
 			res.Errors = append(res.Errors, err)
 			continue
@@ -79,58 +106,116 @@ func (rs *Ruleset) Route(ev *Event) *Result {
 		if !ok {
 			continue
 		}
-		res.Matched = append(res.Matched, r.Name)
+		res.Matched = append(res.Matched, rl.Name)
 		if data == nil {
 			data = ev.Vars()
 		}
-		msgs, err := rs.messages(v, r, ev, data, nil)
+		msgs, err := rs.messages(r, rl, ev, data, nil)
+		res.Messages = append(res.Messages, msgs...)
 		if err != nil {
 			res.Errors = append(res.Errors, err)
+			if errors.Is(err.Err, ErrBudget) {
+				return res, err
+			}
 		}
-		res.Messages = append(res.Messages, msgs...)
-		if !r.Continue {
+		if !rl.Continue {
 			break
 		}
 	}
-	return res
+	return res, nil
 }
 
 // Trace is Route that records every rule's verdict. It evaluates every
 // rule, not only the index's candidates, so the trace shows all of them.
 func (rs *Ruleset) Trace(ev *Event) *Trace {
+	tr, _ := rs.TraceContext(context.Background(), ev)
+	return tr
+}
+
+// TraceContext is Trace bounded as RouteContext is, with the same error:
+// a rule whose rendering ran out of its budget shows the error, and the
+// rules after it are not reached.
+func (rs *Ruleset) TraceContext(ctx context.Context, ev *Event) (*Trace, error) {
 	tr := &Trace{Source: ev.Source, Event: ev.Event, Action: ev.Action, ID: ev.ID, Messages: []Message{}}
-	v := rs.vms.Get().(*vm.VM)
-	defer rs.vms.Put(v)
+	r := rs.newRun(ctx, ev)
+	defer rs.done(r)
+	ev = &r.ev
 	data := ev.Vars()
-	stopped := ""
-	for _, r := range rs.rules {
-		rt := RuleTrace{Name: r.Name}
-		if stopped != "" {
+	stopped, note := "", ""
+	var budgetErr error
+	if err := r.lim.err(); err != nil {
+		budgetErr, note = err, "not evaluated: "+err.Error()
+	}
+	for _, rl := range rs.rules {
+		rt := RuleTrace{Name: rl.Name}
+		if stopped != "" || note != "" {
 			// Not evaluated: Route would not have evaluated it either.
 			rt.Verdict = NotReached
-			rt.Notes = append(rt.Notes, fmt.Sprintf("rule %q matched first and has no continue: true", stopped))
+			if note == "" {
+				note = fmt.Sprintf("rule %q matched first and has no continue: true", stopped)
+			}
+			rt.Notes = append(rt.Notes, note)
 			tr.Rules = append(tr.Rules, rt)
 			continue
 		}
-		switch ok, err := rs.matches(v, r, ev); {
+		switch ok, err := rs.matches(r.vm, rl, ev); {
 		case err != nil:
 			rt.Verdict, rt.Stage, rt.Error = Errored, err.Stage, err.Err.Error()
 		case !ok:
 			rt.Verdict = NotMatched
 		default:
 			rt.Verdict = Matched
-			msgs, err := rs.messages(v, r, ev, data, &rt)
+			msgs, err := rs.messages(r, rl, ev, data, &rt)
 			if err != nil {
 				rt.Stage, rt.Error = err.Stage, err.Err.Error()
+				if errors.Is(err.Err, ErrBudget) {
+					budgetErr = err
+					note = fmt.Sprintf("rule %q ran out of the render budget: routing stopped", rl.Name)
+				}
 			}
 			tr.Messages = append(tr.Messages, msgs...)
-			if !r.Continue {
-				stopped = r.Name
+			if !rl.Continue {
+				stopped = rl.Name
 			}
 		}
 		tr.Rules = append(tr.Rules, rt)
 	}
-	return tr
+	return tr, budgetErr
+}
+
+// run is one routing's state: the event as rules see it, its VM, its
+// render limits and the messages it may still queue. Runs are pooled: a
+// routing allocates none of it.
+type run struct {
+	ev       Event // the caller's, headers redacted, counting expr usage
+	usage    exprUsage
+	vm       *vm.VM
+	lim      renderLimits
+	msgsLeft int // limits.max_messages_per_webhook less what was made
+}
+
+var runs = sync.Pool{New: func() any { return new(run) }}
+
+func (rs *Ruleset) newRun(ctx context.Context, ev *Event) *run {
+	l := rs.cfg.Limits
+	r := runs.Get().(*run)
+	r.ev = *ev
+	r.ev.Headers, _ = redactHeaders(ev.Headers)
+	r.usage = exprUsage{}
+	r.ev.usage = &r.usage
+	r.vm = rs.vms.Get().(*vm.VM)
+	r.lim = renderLimits{ctx: ctx, timeout: l.RenderTimeout.D(), iterations: l.RenderIterations}
+	if r.lim.timeout > 0 {
+		r.lim.deadline = time.Now().Add(r.lim.timeout)
+	}
+	r.msgsLeft = l.MaxMessages
+	return r
+}
+
+func (rs *Ruleset) done(r *run) {
+	rs.vms.Put(r.vm)
+	*r = run{}
+	runs.Put(r)
 }
 
 func (rs *Ruleset) matches(v *vm.VM, r *rule, ev *Event) (bool, *RuleError) {
@@ -147,10 +232,11 @@ func (rs *Ruleset) matches(v *vm.VM, r *rule, ev *Event) (bool, *RuleError) {
 
 // messages resolves a matched rule's recipients, mentions and template and
 // renders one message per recipient. rt, when not nil, records the steps.
-func (rs *Ruleset) messages(v *vm.VM, r *rule, ev *Event, data map[string]any, rt *RuleTrace) ([]Message, *RuleError) {
+func (rs *Ruleset) messages(run *run, r *rule, ev *Event, data map[string]any, rt *RuleTrace) ([]Message, *RuleError) {
 	fail := func(stage string, err error) ([]Message, *RuleError) {
 		return nil, &RuleError{Rule: r.Name, Stage: stage, Err: err}
 	}
+	v := run.vm
 	var notes []string
 	to, err := rs.recipients(v, r, ev, &notes)
 	if err != nil {
@@ -176,21 +262,120 @@ func (rs *Ruleset) messages(v *vm.VM, r *rule, ev *Event, data map[string]any, r
 		notes = append(notes, "no recipients: nothing to send")
 		return nil, nil
 	}
-	datas := []map[string]any{data}
+	if ev.Type == "alertmanager" && len(ev.Alerts) == 0 {
+		notes = append(notes, "the notification holds no alerts: nothing to send")
+		return nil, nil
+	}
+	if run.msgsLeft <= 0 {
+		notes = append(notes, fmt.Sprintf("nothing sent: this webhook made %d messages already (limits.max_messages_per_webhook)", rs.cfg.Limits.MaxMessages))
+		return nil, nil
+	}
+	maxAlerts := rs.cfg.Limits.MaxAlerts
+	var datas []map[string]any
+	more := 0 // alerts no message shows
 	if r.SplitAlerts && len(ev.Alerts) > 1 {
-		datas = splitAlerts(data, ev.Alerts)
+		shown := ev.Alerts
+		if maxAlerts > 0 && len(shown) > maxAlerts {
+			shown, more = shown[:maxAlerts], len(shown)-maxAlerts
+		}
+		datas = splitAlerts(data, shown)
+	} else {
+		datas = []map[string]any{capAlerts(data, ev.Alerts, maxAlerts)}
 	}
 	var out []Message
-	for _, d := range datas {
-		text, xmlOut, err := t.render(d, rs.cfg.Limits.RenderBytes)
+	ends := make([]int, 0, len(datas)) // where each alert's messages end in out
+	shown := len(datas)
+	for i, d := range datas {
+		text, xmlOut, err := t.renderWithin(d, rs.cfg.Limits.RenderBytes, &run.lim)
 		if err != nil {
+			run.msgsLeft -= len(out)
 			return out, &RuleError{Rule: r.Name, Stage: "template", Err: err}
 		}
+		if text == "" && xmlOut == "" {
+			notes = append(notes, fmt.Sprintf("template %s rendered no text: nothing to send", t.name))
+			ends = append(ends, len(out))
+			continue
+		}
+		n := len(out)
 		for _, wxid := range to {
 			out = append(out, rs.compose(r.Name, wxid, text, xmlOut, at, ev, &notes)...)
 		}
+		if len(out) > run.msgsLeft {
+			if len(datas) == 1 {
+				notes = append(notes, fmt.Sprintf("%d messages not queued: over limits.max_messages_per_webhook (%d)", len(out)-run.msgsLeft, rs.cfg.Limits.MaxMessages))
+				slog.Warn("messages over limits.max_messages_per_webhook dropped", "rule", r.Name, "dropped", len(out)-run.msgsLeft)
+				out = out[:run.msgsLeft]
+				break
+			}
+			out, shown = out[:n], i
+			break
+		}
+		ends = append(ends, len(out))
 	}
+	if len(datas) > 1 {
+		// The alerts not shown are told in one last message per
+		// recipient, which needs room too.
+		more += len(datas) - shown
+		for more > 0 && shown > 0 && len(out)+len(to) > run.msgsLeft {
+			shown--
+			more++
+			out = out[:endBefore(ends, shown)]
+		}
+		switch {
+		case more == 0:
+		case len(out)+len(to) <= run.msgsLeft:
+			notes = append(notes, fmt.Sprintf("split_alerts: %d of %d alerts told in one last message (limits.max_alerts %d, limits.max_messages_per_webhook %d)", more, len(ev.Alerts), maxAlerts, rs.cfg.Limits.MaxMessages))
+			text := rs.moreAlerts(more, ev)
+			for _, wxid := range to {
+				out = append(out, Message{Rule: r.Name, To: wxid, Text: text})
+			}
+		default:
+			notes = append(notes, fmt.Sprintf("split_alerts: %d alerts not sent: over limits.max_messages_per_webhook (%d)", more, rs.cfg.Limits.MaxMessages))
+		}
+	}
+	run.msgsLeft -= len(out)
 	return out, nil
+}
+
+// endBefore is where the messages of alert k start.
+func endBefore(ends []int, k int) int {
+	if k == 0 {
+		return 0
+	}
+	return ends[k-1]
+}
+
+// moreAlerts is the last message of a split notification with alerts
+// left over.
+func (rs *Ruleset) moreAlerts(n int, ev *Event) string {
+	var text string
+	if rs.cfg.Language == "en" {
+		text = fmt.Sprintf("… and %d more alerts", n)
+		if n == 1 {
+			text = "… and 1 more alert"
+		}
+	} else {
+		text = fmt.Sprintf("…另有 %d 条告警", n)
+	}
+	if link := EventLink(ev); link != "" {
+		text += "\n" + link
+	}
+	return text
+}
+
+// capAlerts gives templates at most max alerts; more_alerts counts the
+// others, which the built-in templates add to their "and N more".
+func capAlerts(data map[string]any, alerts []any, max int) map[string]any {
+	if max <= 0 || len(alerts) <= max {
+		return data
+	}
+	d := make(map[string]any, len(data)+1)
+	for k, v := range data {
+		d[k] = v
+	}
+	d["alerts"] = alerts[:max]
+	d["more_alerts"] = len(alerts) - max
+	return d
 }
 
 // compose builds the messages for one recipient: mentions only in groups,
@@ -273,6 +458,7 @@ func hasMention(text, name string) bool {
 
 func (rs *Ruleset) recipients(v *vm.VM, r *rule, ev *Event, notes *[]string) ([]string, error) {
 	names := r.To
+	static := len(names) // names from the config; the rest came from to_expr
 	if r.toExpr != nil {
 		out, err := v.Run(r.toExpr, ev)
 		if err != nil {
@@ -282,13 +468,17 @@ func (rs *Ruleset) recipients(v *vm.VM, r *rule, ev *Event, notes *[]string) ([]
 	}
 	seen := make(map[string]bool, len(names))
 	ids := make([]string, 0, len(names))
-	for _, name := range names {
+	for i, name := range names {
 		id := name
 		if c, ok := rs.cfg.Contacts[name]; ok {
 			id = c.Wxid
 		} else if !IsRawID(name) {
 			*notes = append(*notes, fmt.Sprintf("unknown contact %q skipped", name))
 			slog.Warn("unknown recipient skipped", "rule", r.Name, "recipient", name)
+			continue
+		} else if _, known := rs.byWxid[name]; i >= static && !known && !r.AllowAnyRecipient {
+			*notes = append(*notes, fmt.Sprintf("to_expr gave %q, which is not a contact's id: refused (a rule with allow_any_recipient: true may send to any id)", name))
+			slog.Warn("recipient from to_expr refused: not a contact", "rule", r.Name, "recipient", name)
 			continue
 		}
 		if !seen[id] {
@@ -301,6 +491,7 @@ func (rs *Ruleset) recipients(v *vm.VM, r *rule, ev *Event, notes *[]string) ([]
 
 func (rs *Ruleset) mentions(v *vm.VM, r *rule, ev *Event, notes *[]string) ([]mention, error) {
 	names := r.At
+	static := len(names) // names from the config; the rest came from at_expr
 	if r.atExpr != nil {
 		out, err := v.Run(r.atExpr, ev)
 		if err != nil {
@@ -310,13 +501,27 @@ func (rs *Ruleset) mentions(v *vm.VM, r *rule, ev *Event, notes *[]string) ([]me
 	}
 	var at []mention
 	seen := map[string]bool{}
-	for _, name := range names {
+	for i, name := range names {
 		var m mention
-		switch c, ok := rs.cfg.Contacts[name]; {
-		case name == MentionAll:
+		dynamic := i >= static && !r.AllowAnyRecipient
+		c, ok := rs.cfg.Contacts[name]
+		if !ok && strings.HasPrefix(name, "wxid_") {
+			if cn, known := rs.byWxid[name]; known {
+				c, ok = rs.cfg.Contacts[cn], true
+			}
+		}
+		switch {
+		case (name == MentionAll || name == "notify@all") && dynamic:
+			*notes = append(*notes, fmt.Sprintf("at_expr gave %q: mentioning everyone is refused (a rule with allow_any_recipient: true may)", name))
+			slog.Warn("mention of everyone from at_expr refused", "rule", r.Name)
+			continue
+		case name == MentionAll || name == "notify@all":
 			m = mention{wxid: "notify@all", name: "所有人"}
 		case ok:
 			m = mention{wxid: c.Wxid, name: c.Name}
+		case strings.HasPrefix(name, "wxid_") && dynamic:
+			*notes = append(*notes, fmt.Sprintf("at_expr gave %q, which is not a contact's id: not mentioned (a rule with allow_any_recipient: true may mention any id)", name))
+			continue
 		case strings.HasPrefix(name, "wxid_"):
 			m = mention{wxid: name}
 		default:

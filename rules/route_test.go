@@ -121,9 +121,15 @@ func TestRouteMatching(t *testing.T) {
 		},
 		{
 			name:    "to_expr giving a list of contacts and raw ids, duplicates once",
-			rules:   "  - {name: many, to: [ops], to_expr: '[\"dev\", \"wxid_raw\", \"999@chatroom\", \"ops\", \"100@chatroom\", \"\"]', template: short}\n",
+			rules:   "  - {name: many, to: [ops], to_expr: '[\"dev\", \"wxid_raw\", \"999@chatroom\", \"ops\", \"100@chatroom\", \"\"]', template: short, allow_any_recipient: true}\n",
 			matched: []string{"many"},
 			to:      []string{"100@chatroom", "200@chatroom", "wxid_raw", "999@chatroom"},
+		},
+		{
+			name:    "to_expr giving raw ids: only contacts' ids unless the rule allows any",
+			rules:   "  - {name: many, to: [wxid_static], to_expr: '[\"dev\", \"wxid_raw\", \"999@chatroom\", \"wxid_alice\", \"300@chatroom\"]', template: short}\n",
+			matched: []string{"many"},
+			to:      []string{"wxid_static", "200@chatroom", "wxid_alice", "300@chatroom"},
 		},
 		{
 			name:    "to_expr naming an unknown contact skips it",
