@@ -174,13 +174,25 @@ func (s *Service) hook(c *fiber.Ctx) error {
 	// Built only for a line that is logged: With formats its fields at once,
 	// and at the default level the accepted webhook logs nothing.
 	log := func() *slog.Logger { return s.log.With("source", src.Name, "event", ev.Event, "delivery", ev.ID) }
+	// Rendering is bounded in time and work (limits.render_timeout and
+	// render_iterations); a webhook that runs out is answered 503, so the
+	// sender retries and nothing is lost, and no core is held for long.
+	rctx, rcancel := context.WithTimeout(context.Background(), st.rules.Config().Limits.RenderTimeout.D())
+	defer rcancel()
 	if c.QueryBool("dry_run") {
-		tr := st.rules.Trace(ev)
+		tr, err := st.rules.TraceContext(rctx, ev)
+		if err != nil {
+			return s.renderTooCostly(c, src, label, log, err)
+		}
 		s.opts.Metrics.Webhook(src.Name, label, fiber.StatusOK)
 		return c.JSON(tr)
 	}
-	res := st.rules.Route(ev)
+	res, err := st.rules.RouteContext(rctx, ev)
 	s.observeRoute(log, res)
+	if err != nil {
+		s.traces.add(ev, res, s.opts.Now(), OutcomeUnavailable, fiber.StatusServiceUnavailable)
+		return s.renderTooCostly(c, src, label, log, err)
+	}
 	if len(res.Messages) == 0 {
 		s.traces.add(ev, res, s.opts.Now(), OutcomeNoMessage, fiber.StatusAccepted)
 		log().Info("webhook accepted; no rule produced a message", "matched", res.Matched)
@@ -216,6 +228,14 @@ func (s *Service) hook(c *fiber.Ctx) error {
 		log().Info("webhook accepted", "matched", res.Matched, "queued", len(res.Messages))
 	}
 	return c.Status(fiber.StatusAccepted).JSON(accepted(ev.ID, res, len(res.Messages)))
+}
+
+// renderTooCostly answers a webhook whose rendering ran out of its budget.
+func (s *Service) renderTooCostly(c *fiber.Ctx, src *Source, label string, log func() *slog.Logger, err error) error {
+	log().Error("rendering ran out of its time or work budget; answering 503 (limits.render_timeout, limits.render_iterations)", "err", err)
+	s.opts.Metrics.Webhook(src.Name, label, fiber.StatusServiceUnavailable)
+	c.Set(fiber.HeaderRetryAfter, retryAfter)
+	return fail(c, fiber.StatusServiceUnavailable, "rendering this webhook took too long; retry later")
 }
 
 // acceptedAnswer is the body of a 202.

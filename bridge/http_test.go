@@ -302,7 +302,7 @@ func (failingOutbox) Accept(context.Context, *outbox.Accepted, time.Time) error 
 // answer is 503, which Alertmanager retries, never 2xx or 4xx.
 func TestCommitFailureAnswers503(t *testing.T) {
 	svc, _ := newServiceWith(t, func(o *bridge.Options) { o.Outbox = failingOutbox{o.Outbox} })
-	resp, err := svc.App().Test(amRequest([]byte(`{"version":"4","status":"firing","alerts":[]}`), nil), -1)
+	resp, err := svc.App().Test(amRequest([]byte(`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"A"}}]}`), nil), -1)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	body, _ := io.ReadAll(resp.Body)
@@ -331,7 +331,7 @@ func TestPanicAnswers500AndServiceLives(t *testing.T) {
 		o.Outbox = panickingOutbox{o.Outbox, new(atomic.Bool)}
 		o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 	})
-	body := []byte(`{"version":"4","status":"firing","alerts":[]}`)
+	body := []byte(`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"A"}}]}`)
 	resp, err := svc.App().Test(amRequest(body, nil), -1)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
@@ -601,4 +601,53 @@ func TestRetryAsksBeforeSendingAgain(t *testing.T) {
 	assert.Equal(t, http.StatusConflict, retry("/api/v1/messages/2/retry?force=true"), "dry_run: never")
 	assert.Equal(t, http.StatusAccepted, retry("/api/v1/messages/3/retry"), "dead: yes")
 	assert.Equal(t, http.StatusNotFound, retry("/api/v1/messages/99/retry"))
+}
+
+// TestRenderingThatRunsOutAnswers503: a template that loops without
+// writing is stopped by the render budget; the webhook gets 503 (the
+// sender retries) and the service goes on answering.
+func TestRenderingThatRunsOutAnswers503(t *testing.T) {
+	const config = `
+gewe: {token: gewe-token, base_url: "http://127.0.0.1:1", app_id: wx_a}
+server: {admin_token: ` + admin + `}
+limits: {render_timeout: 200ms}
+sources:
+  alertmanager: {type: alertmanager, bearer_token: ` + amToken + `}
+contacts:
+  ops: {wxid: "1@chatroom"}
+templates:
+  spin: "{{ range 3000000000 }}{{ end }}done"
+  nested: "{{ range .alerts }}{{ range $.alerts }}{{ range $.alerts }}{{ end }}{{ end }}{{ end }}"
+rules:
+  - {name: spin, when: 'labels.alertname == "Spin"', to: [ops], template: spin}
+  - {name: nested, when: 'labels.alertname == "Nested"', to: [ops], template: nested}
+  - {name: other, to: [ops]}
+`
+	svc, store := newServiceWith(t, func(o *bridge.Options) {
+		o.Load = func() (*rules.Ruleset, rules.Problems) {
+			return rules.Load([]byte(config), "test.yaml", func(string) string { return "" })
+		}
+	})
+	many := make([]string, 200)
+	for i := range many {
+		many[i] = fmt.Sprintf(`{"status":"firing","labels":{"alertname":"Nested","i":"%d"}}`, i)
+	}
+	for _, body := range []string{
+		`{"version":"4","status":"firing","commonLabels":{"alertname":"Spin"},"alerts":[{"status":"firing","labels":{"alertname":"Spin"}}]}`,
+		`{"version":"4","status":"firing","commonLabels":{"alertname":"Nested"},"alerts":[` + strings.Join(many, ",") + `]}`,
+	} {
+		for _, mutate := range []func(*http.Request){nil, dryRun} {
+			resp, err := svc.App().Test(amRequest([]byte(body), mutate), 10_000)
+			require.NoError(t, err)
+			b, _ := io.ReadAll(resp.Body)
+			assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "%s", b)
+			assert.NotEmpty(t, resp.Header.Get("Retry-After"))
+		}
+	}
+	resp, err := svc.App().Test(amRequest([]byte(`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"Fine"}}]}`), nil), -1)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusAccepted, resp.StatusCode, "the service still works")
+	msgs, err := store.List(context.Background(), outbox.ListFilter{Limit: 10})
+	require.NoError(t, err)
+	assert.Len(t, msgs, 1, "nothing of the webhooks that ran out was queued")
 }

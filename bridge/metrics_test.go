@@ -18,7 +18,7 @@ func TestMetricsExposition(t *testing.T) {
 		o.Metrics.SetBuildInfo("1.2.3")
 	})
 
-	resp, err := svc.App().Test(amRequest([]byte(`{"version":"4","status":"firing","alerts":[]}`), nil), -1)
+	resp, err := svc.App().Test(amRequest([]byte(`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"A"}}]}`), nil), -1)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusAccepted, resp.StatusCode)
 	resp, err = svc.App().Test(amRequest([]byte(`{}`), func(r *http.Request) { r.Header.Set("Authorization", "Bearer x") }), -1)

@@ -110,7 +110,8 @@ rules:
     template: deploy
   - name: load
     when: 'source == "load"'
-    to_expr: 'payload.to'
+    to_expr: 'payload.to'         # any wxid the test names, not only contacts
+    allow_any_recipient: true
     template: plain
 `
 
