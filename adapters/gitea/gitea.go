@@ -1,0 +1,187 @@
+// Package gitea receives Gitea and Forgejo webhooks. Their payloads are
+// GitHub's shape (repository.full_name, sender.login, ref, action); their
+// headers are their own: X-Gitea-Signature (Forgejo: X-Forgejo-Signature)
+// is the lowercase hex HMAC-SHA256 of the raw body with no prefix,
+// X-Gitea-Event the GitHub-like event name, X-Gitea-Event-Type the finer
+// one, X-Gitea-Delivery the delivery's UUID.
+package gitea
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gewe-bridge/gewe-bridge/adapters"
+	"github.com/gewe-bridge/gewe-bridge/rules"
+)
+
+// Config is a Gitea or Forgejo source's settings.
+type Config struct {
+	// Secret is the webhook secret set on the hook. Empty means requests
+	// are not authenticated; whether that is allowed is the caller's call.
+	Secret string
+}
+
+// Receiver turns Gitea and Forgejo webhooks into events.
+type Receiver struct {
+	secret []byte
+}
+
+// New returns a Receiver for cfg.
+func New(cfg Config) *Receiver {
+	return &Receiver{secret: []byte(cfg.Secret)}
+}
+
+var _ adapters.Receiver = (*Receiver)(nil)
+
+const maxEventLength = 100
+
+// header returns the Forgejo header of that name, else Gitea's: Forgejo
+// sends both, older Forgejo and Gitea only X-Gitea-*.
+func header(r *adapters.Request, name string) string {
+	if v := strings.TrimSpace(r.Header("x-forgejo-" + name)); v != "" {
+		return v
+	}
+	return strings.TrimSpace(r.Header("x-gitea-" + name))
+}
+
+// Receive authenticates r, then decodes it. The signature is checked
+// before anything else is read.
+func (g *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
+	if err := g.verify(r); err != nil {
+		return nil, err
+	}
+	// X-Gitea-Event is empty for the events without a GitHub name
+	// (package, status, schedule): X-Gitea-Event-Type names those.
+	name := header(r, "event")
+	if name == "" {
+		name = header(r, "event-type")
+	}
+	if err := checkEvent(name); err != nil {
+		return nil, err
+	}
+	payload, err := decode(r)
+	if err != nil {
+		return nil, err
+	}
+
+	delivery := header(r, "delivery")
+	ev := &rules.Event{
+		Source:  r.Source,
+		Type:    "gitea",
+		Event:   name,
+		Action:  str(payload, "action"),
+		ID:      delivery,
+		Payload: payload,
+		Headers: r.Headers,
+		Repo:    str(payload, "repository", "full_name"),
+		Sender:  str(payload, "sender", "login"),
+		Ref:     str(payload, "ref"),
+		Raw:     r.Body,
+	}
+	if ev.Sender == "" {
+		ev.Sender = str(payload, "sender", "username")
+	}
+	if delivery != "" {
+		// A redelivery keeps its X-Gitea-Delivery, as GitHub's does.
+		ev.DedupKey = "gitea:" + delivery
+	} else {
+		ev.ID = adapters.NewID()
+	}
+	ev.Branch, ev.Tag = branchOrTag(ev.Ref, str(payload, "ref_type"))
+	return ev, nil
+}
+
+// verify checks X-Forgejo-Signature or X-Gitea-Signature against the raw
+// body. Gitea sends the header empty when the hook has no secret.
+func (g *Receiver) verify(r *adapters.Request) error {
+	if len(g.secret) == 0 {
+		return nil
+	}
+	sig := header(r, "signature")
+	if sig == "" {
+		return adapters.Errorf(adapters.Unauthorized, "missing X-Gitea-Signature (or X-Forgejo-Signature) header")
+	}
+	got, err := hex.DecodeString(sig)
+	if err != nil || len(got) != sha256.Size {
+		return adapters.Errorf(adapters.Unauthorized, "malformed X-Gitea-Signature header: expected 64 hex digits")
+	}
+	mac := hmac.New(sha256.New, g.secret)
+	mac.Write(r.Body)
+	if !hmac.Equal(got, mac.Sum(nil)) {
+		return adapters.Errorf(adapters.Unauthorized, "X-Gitea-Signature does not match the body")
+	}
+	return nil
+}
+
+// checkEvent refuses an event name that is missing or not short printable
+// UTF-8: it ends up in rules, logs and messages.
+func checkEvent(name string) error {
+	switch {
+	case name == "":
+		return adapters.Errorf(adapters.Malformed, "missing X-Gitea-Event header")
+	case len(name) > maxEventLength || !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return adapters.Errorf(adapters.Malformed, "X-Gitea-Event is not a short printable name")
+	}
+	return nil
+}
+
+// decode reads the payload: the body itself for JSON, the payload field
+// for a form (the hook's other POST content type).
+func decode(r *adapters.Request) (map[string]any, error) {
+	switch r.ContentType {
+	case "application/json", "":
+		return adapters.DecodeObject(r.Body)
+	case "application/x-www-form-urlencoded":
+		form, err := url.ParseQuery(string(r.Body))
+		if err != nil {
+			return nil, adapters.Errorf(adapters.Malformed, "invalid form body")
+		}
+		if !form.Has("payload") {
+			return nil, adapters.Errorf(adapters.Malformed, "form body has no payload field")
+		}
+		return adapters.DecodeObject([]byte(form.Get("payload")))
+	default:
+		return nil, adapters.Errorf(adapters.Unsupported,
+			"unsupported content type %.64q: expected application/json or application/x-www-form-urlencoded", r.ContentType)
+	}
+}
+
+// branchOrTag derives the branch or tag a ref names: push refs are full
+// (refs/heads/main); create and delete send a bare name and ref_type.
+func branchOrTag(ref, refType string) (branch, tag string) {
+	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
+		return b, ""
+	}
+	if t, ok := strings.CutPrefix(ref, "refs/tags/"); ok {
+		return "", t
+	}
+	if strings.HasPrefix(ref, "refs/") {
+		return "", ""
+	}
+	switch refType {
+	case "branch":
+		return ref, ""
+	case "tag":
+		return "", ref
+	}
+	return "", ""
+}
+
+// str returns the string at path in m, or "" when any step is missing or
+// not of the expected type.
+func str(m map[string]any, path ...string) string {
+	for _, k := range path[:len(path)-1] {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			return ""
+		}
+		m = next
+	}
+	s, _ := m[path[len(path)-1]].(string)
+	return s
+}
