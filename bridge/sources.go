@@ -7,7 +7,10 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/adapters/alertmanager"
 	"github.com/gewe-bridge/gewe-bridge/adapters/generic"
 	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
+	"github.com/gewe-bridge/gewe-bridge/adapters/gitea"
 	"github.com/gewe-bridge/gewe-bridge/adapters/github"
+	"github.com/gewe-bridge/gewe-bridge/adapters/gitlab"
+	"github.com/gewe-bridge/gewe-bridge/adapters/grafana"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 )
 
@@ -57,6 +60,23 @@ func NewSource(name string, sc rules.Source, limits rules.LimitsConfig, creds Cr
 		src.EventHeader = "x-github-event"
 		src.DeliveryHeader = "x-github-delivery"
 		src.Label = github.EventLabel
+	case "gitea":
+		src.Receiver = gitea.New(gitea.Config{Secret: string(sc.Secret)})
+		src.Limit = limits.GitHubBody
+		src.EventHeader = "x-gitea-event"
+		src.Label = github.EventLabel // the same event names as GitHub's
+	case "gitlab":
+		src.Receiver = gitlab.New(gitlab.Config{Token: string(sc.Secret)})
+		src.Limit = limits.GitHubBody
+		src.EventHeader = "x-gitlab-event"
+		src.Label = gitlabLabel
+	case "grafana":
+		c := grafana.Config{BearerToken: string(sc.BearerToken)}
+		if sc.BasicAuth != nil {
+			c.BasicAuth = &grafana.BasicAuth{Username: sc.BasicAuth.Username, Password: string(sc.BasicAuth.Password)}
+		}
+		src.Receiver = grafana.New(c)
+		src.Label = alertmanager.EventLabel // "alert"
 	case "alertmanager":
 		c := alertmanager.Config{BearerToken: string(sc.BearerToken)}
 		if sc.BasicAuth != nil {
@@ -74,6 +94,17 @@ func NewSource(name string, sc rules.Source, limits rules.LimitsConfig, creds Cr
 		src.Limit = sc.BodyBytes
 	}
 	return src
+}
+
+// gitlabLabel is the metric label of a GitLab event: the names the gitlab
+// adapter gives GitLab's documented hooks, others "other".
+func gitlabLabel(name string) string {
+	switch name {
+	case "", "push", "tag_push", "merge_request", "pipeline", "job", "issue", "confidential_issue",
+		"note", "confidential_note", "release", "wiki_page", "deployment", "feature_flag", "emoji", "resource_access_token":
+		return name
+	}
+	return "other"
 }
 
 // GeweConfig is the GeWe client's config from the file's gewe section:

@@ -39,7 +39,12 @@ func defaultTemplate(ev *Event, templates map[string]*tmpl) string {
 		}
 	}
 	switch ev.Type {
-	case "alertmanager", "github":
+	case "gitlab":
+		if ev.Event == "tag_push" {
+			return "gitlab.push" // it tells tag pushes apart
+		}
+		return "gitlab.default"
+	case "alertmanager", "github", "gitea", "grafana":
 		return ev.Type + ".default"
 	}
 	return "generic.default"

@@ -297,7 +297,10 @@ func TestBuiltinGoldenFilesMatchFixtures(t *testing.T) {
 // --- Every template exists in both languages ---------------------------------
 
 func TestBuiltinTemplateSet(t *testing.T) {
-	want := []string{"alertmanager.default", "generic.default", "github.default"}
+	want := []string{"alertmanager.default", "generic.default", "github.default", "grafana.default",
+		"gitlab.push", "gitlab.merge_request", "gitlab.pipeline", "gitlab.default",
+		"gitea.push", "gitea.pull_request", "gitea.issues", "gitea.issue_comment", "gitea.release",
+		"gitea.create", "gitea.delete", "gitea.default"}
 	for _, e := range btGitHubEvents {
 		want = append(want, "github."+e)
 	}

@@ -118,7 +118,14 @@ func (p *loader) checkSource(c *Config, name string, s Source) {
 		if s.BearerToken != "" || s.BasicAuth != nil {
 			p.add(p.at(path), path, "a github source authenticates with secret (X-Hub-Signature-256) only")
 		}
-	case "alertmanager":
+	case "gitea", "gitlab":
+		if s.Secret == "" {
+			missing, field = "secret", "secret"
+		}
+		if s.BearerToken != "" || s.BasicAuth != nil {
+			p.add(p.at(path), path, "a %s source authenticates with secret only", s.Type)
+		}
+	case "alertmanager", "grafana":
 		if s.BearerToken == "" && s.BasicAuth == nil {
 			missing, field = "bearer_token or basic_auth", "bearer_token"
 		}

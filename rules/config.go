@@ -121,10 +121,14 @@ type LimitsConfig struct {
 
 // Source is one webhook endpoint, POST /hooks/<name>.
 type Source struct {
-	Type        string     `yaml:"type" validate:"required,oneof=github alertmanager generic"`
-	Secret      Secret     `yaml:"secret"`       // github: X-Hub-Signature-256; generic: HMAC
-	BearerToken Secret     `yaml:"bearer_token"` // alertmanager, generic
-	BasicAuth   *BasicAuth `yaml:"basic_auth"`   // alertmanager
+	Type string `yaml:"type" validate:"required,oneof=github gitea gitlab alertmanager grafana generic"`
+	// Secret is github's and gitea's HMAC key (X-Hub-Signature-256,
+	// X-Gitea-Signature / X-Forgejo-Signature), gitlab's secret token
+	// (X-Gitlab-Token), and generic's HMAC key: a Standard Webhooks
+	// signature (webhook-signature) when it starts with whsec_.
+	Secret      Secret     `yaml:"secret"`
+	BearerToken Secret     `yaml:"bearer_token"` // alertmanager, grafana, generic
+	BasicAuth   *BasicAuth `yaml:"basic_auth"`   // alertmanager, grafana
 	HMACHeader  string     `yaml:"hmac_header"`  // generic; default X-Signature-256
 	BodyBytes   int64      `yaml:"body_bytes" validate:"gte=0"`
 }

@@ -1,11 +1,14 @@
 // Package generic receives any JSON object from any sender, authenticated
-// by a bearer token, an HMAC-SHA256 signature of the body, or both.
+// by a bearer token, an HMAC-SHA256 signature of the body, or both; or by
+// a Standard Webhooks signature when the secret is a whsec_ one.
 package generic
 
 import (
 	"strings"
+	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters"
+	"github.com/gewe-bridge/gewe-bridge/adapters/standardwebhooks"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 )
 
@@ -27,8 +30,10 @@ const DefaultHMACHeader = "X-Signature-256"
 // whether that is allowed is the caller's call.
 type Config struct {
 	BearerToken string // Authorization: Bearer <token>
-	HMACSecret  string // key of the HMAC-SHA256 over the raw body
-	HMACHeader  string // header with sha256=<hex>; DefaultHMACHeader if empty
+	// HMACSecret is the key of the HMAC-SHA256 over the raw body; a
+	// Standard Webhooks secret (whsec_...) checks webhook-signature instead.
+	HMACSecret string
+	HMACHeader string // header with sha256=<hex>; DefaultHMACHeader if empty
 }
 
 // Receiver turns JSON webhooks into events.
@@ -37,6 +42,8 @@ type Receiver struct {
 	secret     []byte
 	header     string // lower case, as in adapters.Request.Headers
 	headerName string // as configured, for messages
+	standard   bool   // secret is a Standard Webhooks one
+	now        func() time.Time
 }
 
 // New returns a Receiver for cfg.
@@ -50,6 +57,8 @@ func New(cfg Config) *Receiver {
 		secret:     []byte(cfg.HMACSecret),
 		header:     strings.ToLower(name),
 		headerName: name,
+		standard:   strings.HasPrefix(cfg.HMACSecret, "whsec_"),
+		now:        time.Now,
 	}
 }
 
@@ -77,6 +86,11 @@ func (g *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
 		Raw:     r.Body,
 	}
 	key := strings.TrimSpace(r.Header("idempotency-key"))
+	if g.standard {
+		// Verify bounds the timestamp, not replays inside its window:
+		// the message id de-duplicates those.
+		key = strings.TrimSpace(r.Header(standardwebhooks.IDHeader))
+	}
 	if key != "" {
 		ev.DedupKey = "generic:" + r.Source + ":" + key
 	}
@@ -97,6 +111,12 @@ func (g *Receiver) authenticate(r *adapters.Request) error {
 		return nil
 	}
 	auth := r.Header("authorization")
+	if g.standard {
+		if g.token != "" && auth != "" && adapters.BearerOK(auth, g.token) {
+			return nil
+		}
+		return standardwebhooks.Verify(string(g.secret), r.Headers, r.Body, g.now(), 0)
+	}
 	sig := strings.TrimSpace(r.Header(g.header))
 	if g.token != "" && auth != "" && adapters.BearerOK(auth, g.token) {
 		return nil

@@ -3,10 +3,13 @@ package generic
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -236,4 +239,45 @@ func FuzzGenericReceive(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestStandardWebhooks: with a whsec_ secret, a generic source checks the
+// Standard Webhooks signature and de-duplicates on webhook-id.
+func TestStandardWebhooks(t *testing.T) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	body := []byte(`{"type":"deploy.done","service":"api"}`)
+	now := time.Unix(1_800_000_000, 0)
+	signed := func(id string, ts time.Time, b []byte) map[string]string {
+		mac := hmac.New(sha256.New, key)
+		fmt.Fprintf(mac, "%s.%d.%s", id, ts.Unix(), b)
+		return map[string]string{"webhook-id": id, "webhook-timestamp": fmt.Sprint(ts.Unix()),
+			"webhook-signature": "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))}
+	}
+	r := New(Config{HMACSecret: secret})
+	r.now = func() time.Time { return now }
+	tests := []struct {
+		name    string
+		headers map[string]string
+		body    []byte
+		ok      bool
+	}{
+		{"signed", signed("msg_1", now, body), body, true},
+		{"signed a minute ago", signed("msg_2", now.Add(-time.Minute), body), body, true},
+		{"body changed", signed("msg_3", now, body), []byte(`{"type":"deploy.done","service":"db"}`), false},
+		{"too old (a replay)", signed("msg_4", now.Add(-10*time.Minute), body), body, false},
+		{"no signature", map[string]string{}, body, false},
+		{"the HMAC header instead", map[string]string{"x-signature-256": sign(secret, body)}, body, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev, err := r.Receive(request(tt.body, tt.headers))
+			if !tt.ok {
+				requireKind(t, err, adapters.Unauthorized)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, "generic:ci:"+tt.headers["webhook-id"], ev.DedupKey, "the message id de-duplicates")
+		})
+	}
 }
