@@ -21,7 +21,7 @@ function setup(thread)
 end
 
 function init(args)
-  local path = args[1] or "../shared/fixtures/alertmanager/firing.json"
+  local path = args[1] or "testdata/alertmanager/firing.json"
   local token = args[2] or "bench-am-token"
   local f = assert(io.open(path, "rb"))
   local body = f:read("*a")

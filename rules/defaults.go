@@ -3,7 +3,7 @@ package rules
 import "time"
 
 // Defaults. The delivery ones follow the GeWe sending etiquette
-// (../shared/reference/gewe-api.md): a personal account that sends faster
+// (docs/gewe-api.md): a personal account that sends faster
 // or more uniformly than a person risks being restricted for good.
 const (
 	DefaultListen          = ":8080"
