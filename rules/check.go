@@ -88,12 +88,12 @@ func (p *loader) checkSemantics(c *Config) {
 			switch {
 			case at == MentionAll:
 			case ok && ct.Name == "":
-				p.warn(p.at(ep), ep, "contact %q has no name: WeChat shows a mention only when the text carries @name", at)
+				p.add(p.at(ep), ep, "contact %q has no name: a mention needs it (WeChat notifies only when the text carries @name)", at)
 			case ok:
 			case IsGroup(at):
 				p.add(p.at(ep), ep, "%q is a group: at names people to mention; put the group in to", at)
 			case IsRawID(at):
-				p.warn(p.at(ep), ep, "%q is a raw id: without a contact name the mention is silent; add a contact with a name", at)
+				p.warn(p.at(ep), ep, "%q is a raw id: without a contact name there is no @name to write, so it is not mentioned; add a contact with a name", at)
 			default:
 				p.add(p.at(ep), ep, "unknown contact %q", at)
 			}

@@ -137,7 +137,7 @@ func TestRecipientsFromPayload(t *testing.T) {
 	}{
 		{"contacts only", "", []string{"100@chatroom", "200@chatroom", "wxid_alice"}, []string{"wxid_carol", "wxid_bob"},
 			[]string{`to_expr gave "wxid_attacker"`, `to_expr gave "666@chatroom"`, `at_expr gave "all"`, `at_expr gave "notify@all"`, `at_expr gave "wxid_attacker"`}},
-		{"allow_any_recipient", ", allow_any_recipient: true", []string{"100@chatroom", "wxid_attacker", "666@chatroom", "200@chatroom", "wxid_alice"}, []string{"notify@all", "wxid_attacker", "wxid_carol", "wxid_bob"}, nil},
+		{"allow_any_recipient", ", allow_any_recipient: true", []string{"100@chatroom", "wxid_attacker", "666@chatroom", "200@chatroom", "wxid_alice"}, []string{"notify@all", "wxid_carol", "wxid_bob"}, nil}, // wxid_attacker has no name to write after @: not mentioned
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

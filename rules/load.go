@@ -198,9 +198,42 @@ func (p *loader) addYAMLError(err error) {
 				pos.Column, _ = strconv.Atoi(sm[2])
 			}
 			m = strings.TrimSpace(strings.TrimPrefix(m[strings.Index(m, sm[0])+len(sm[0]):], ":"))
+			if parserContextError(m) {
+				// yaml.v3 reports these at the line of the collection
+				// they are in, counted from 0: the line before it.
+				pos.Line++
+			}
+		}
+		if hint := p.flowHint(pos.Line); hint != "" {
+			m += hint
 		}
 		p.add(pos, "", "%s", m)
 	}
+}
+
+// parserContextError reports whether m is one of the yaml.v3 parser errors
+// whose line is the 0-based line of the collection being parsed.
+func parserContextError(m string) bool {
+	switch m {
+	case "did not find expected ',' or '}'", "did not find expected ',' or ']'",
+		"did not find expected key", "did not find expected node content", "did not find expected '-' indicator":
+		return true
+	}
+	return false
+}
+
+// flowHint explains the commonest cause of a broken line: ${VAR} written
+// unquoted inside { } or [ ], where the braces end the collection.
+func (p *loader) flowHint(line int) string {
+	if line < 1 || line > len(p.lines) {
+		return ""
+	}
+	l := p.lines[line-1]
+	i := strings.Index(l, "${")
+	if i < 0 || !strings.ContainsAny(l[:i], "{[") || strings.ContainsAny(l[i-1:i], `"'`) {
+		return ""
+	}
+	return ` (a ${VAR} inside { } or [ ] must be quoted: "${VAR}")`
 }
 
 // checkKeys reports keys the config does not know: a misspelt key is

@@ -67,6 +67,19 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{`rules.yaml:7:26: rules[0]: unknown key "colour"`},
 		},
 		{
+			// The README's example once did this: the braces of ${VAR}
+			// end the flow mapping. The error names the line written so.
+			name: "${VAR} unquoted inside { }",
+			cfg: "gewe: {dry_run: true}\nsources:\n  am: { type: alertmanager, bearer_token: t }\n" +
+				"  github: { type: github, secret: ${GITHUB_WEBHOOK_SECRET} }\nrules:\n  - {name: r, to: [wxid_a]}\n",
+			want: []string{`rules.yaml:4:1: did not find expected ',' or '}' (a ${VAR} inside { } or [ ] must be quoted: "${VAR}")`},
+		},
+		{
+			name: "mention of a contact without a name",
+			cfg:  base + "  - {name: r, to: [ops], at: [ops]}\n",
+			want: []string{`rules.yaml:7:31: rules[0].at[0]: contact "ops" has no name: a mention needs it (WeChat notifies only when the text carries @name)`},
+		},
+		{
 			name: "unknown key in a source",
 			cfg:  "sources:\n  am:\n    type: alertmanager\n    bearer_tokn: t\nrules:\n  - {name: r, to: [wxid_a]}\n",
 			want: []string{
@@ -456,11 +469,10 @@ templates:
 `,
 		},
 		{
-			name: "mention of a contact without a name",
-			cfg:  base + "  - {name: r, to: [ops], at: [ops, wxid_raw]}\n",
+			name: "mention of a raw id",
+			cfg:  base + "  - {name: r, to: [ops], at: [wxid_raw]}\n",
 			want: []string{
-				`rules.yaml:7:31: warning: rules[0].at[0]: contact "ops" has no name: WeChat shows a mention only when the text carries @name`,
-				`rules.yaml:7:36: warning: rules[0].at[1]: "wxid_raw" is a raw id: without a contact name the mention is silent; add a contact with a name`,
+				`rules.yaml:7:31: warning: rules[0].at[0]: "wxid_raw" is a raw id: without a contact name there is no @name to write, so it is not mentioned; add a contact with a name`,
 			},
 		},
 	}

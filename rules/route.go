@@ -528,6 +528,12 @@ func (rs *Ruleset) mentions(v *vm.VM, r *rule, ev *Event, notes *[]string) ([]me
 			*notes = append(*notes, fmt.Sprintf("unknown contact %q not mentioned", name))
 			continue
 		}
+		if m.name == "" {
+			// WeChat ignores a mention whose @name is not in the text:
+			// sending it would look like a mention and notify no one.
+			*notes = append(*notes, fmt.Sprintf("%q has no contact name to write after @: not mentioned (add a contact with name:)", name))
+			continue
+		}
 		if !seen[m.wxid] {
 			seen[m.wxid] = true
 			at = append(at, m)
