@@ -19,7 +19,6 @@ import (
 func TestRun(t *testing.T) {
 	bad := writeFile(t, "bad.yaml", "rules:\n  - name: x\n    when: 'nosuchname == 1'\n    to: [wxid_a]\n")
 	failing := writeFile(t, "failing.yaml", `sources: { deploys: { type: generic, bearer_token: t } }
-templates: { boom: "{{ template \"missing\" }}" }
 rules:
   - { name: to-expr-fails, when: 'true', to_expr: 'payload.a.b.c', continue: true }
 `)

@@ -19,7 +19,7 @@ func (p *loader) checkSemantics(c *Config) {
 	switch {
 	case c.DryRun:
 	case c.Gewe.Token == "":
-		p.add(p.at("gewe.token"), "gewe.token", "is empty%s: set it, or choose dry-run with gewe.dry_run: true or serve -dry-run", p.unsetHint(c, "gewe.token"))
+		p.add(p.at("gewe.token"), "gewe.token", "is empty%s: set it, or choose dry-run with gewe.dry_run: true or serve --dry-run", p.unsetHint(c, "gewe.token"))
 	default:
 		if c.Gewe.BaseURL == "" {
 			p.add(p.at("gewe.base_url"), "gewe.base_url", "is required when gewe.token is set%s", p.unsetHint(c, "gewe.base_url"))
@@ -72,6 +72,9 @@ func (p *loader) checkSemantics(c *Config) {
 			} else {
 				p.warn(p.at(path+".allow_any_recipient"), path+".allow_any_recipient", "rule %q lets the payload choose: to_expr and at_expr may send to any wxid or group and mention everyone (notify@all)", r.Name)
 			}
+		}
+		if t, ok := c.Templates[r.Template]; ok && (t.Link != nil || t.AppMsg != "") && (len(r.At) > 0 || r.AtExpr != "") {
+			p.warn(p.at(path+".template"), path+".template", "rule %q mentions people but template %q is a card: cards cannot mention anyone, so at and at_expr do nothing", r.Name, r.Template)
 		}
 		if r.Template != "" && r.TemplateExpr != "" {
 			p.add(p.at(path+".template_expr"), path, "set template or template_expr, not both")

@@ -307,6 +307,9 @@ func (rs *Ruleset) exprOptions() []expr.Option {
 	return append([]expr.Option{
 		expr.Env(Event{}),
 		expr.MaxNodes(maxExprNodes),
+		// now() in the config's timezone, as in templates. (expr's own
+		// Timezone option also rewrites date(), wrongly in this version.)
+		expr.Function("now", func(...any) (any, error) { return time.Now().In(rs.loc), nil }, new(func() time.Time)),
 		expr.Function("contacts_by_github", rs.contactsByGitHub, new(func(any) []string)),
 	}, boundedExprOptions()...)
 }

@@ -25,7 +25,7 @@ type Config struct {
 	Templates map[string]Template `yaml:"templates"`
 	Rules     []Rule              `yaml:"rules" validate:"dive"`
 
-	// DryRun is chosen with gewe.dry_run or serve -dry-run (ForceDryRun):
+	// DryRun is chosen with gewe.dry_run or serve --dry-run (ForceDryRun):
 	// messages are logged and kept as dry_run, never sent.
 	DryRun bool `yaml:"-"`
 	// File is the path the config was read from, for messages.

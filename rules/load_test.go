@@ -75,6 +75,11 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{`rules.yaml:4:1: did not find expected ',' or '}' (a ${VAR} inside { } or [ ] must be quoted: "${VAR}")`},
 		},
 		{
+			name: "a call of a template that is not defined",
+			cfg:  base + "  - {name: r, to: [ops], template: t}\ntemplates:\n  t: '{{ template \"x\" }}'\n",
+			want: []string{`rules.yaml:9:6: templates[t]: template: t: {{ template "x" }} calls a template that is not defined here (define it with {{ define "x" }} in the same template)`},
+		},
+		{
 			name: "mention of a contact without a name",
 			cfg:  base + "  - {name: r, to: [ops], at: [ops]}\n",
 			want: []string{`rules.yaml:7:31: rules[0].at[0]: contact "ops" has no name: a mention needs it (WeChat notifies only when the text carries @name)`},
@@ -320,9 +325,9 @@ rules:
 	t.Run("no token, no dry-run: an error, not a silent dry run", func(t *testing.T) {
 		errs, _ := problemStrings(t, cfg, noEnv)
 		require.NotEmpty(t, errs)
-		assert.Equal(t, `rules.yaml:3:10: gewe.token: is empty (GEWE_TOKEN is not set): set it, or choose dry-run with gewe.dry_run: true or serve -dry-run`, errs[0])
+		assert.Equal(t, `rules.yaml:3:10: gewe.token: is empty (GEWE_TOKEN is not set): set it, or choose dry-run with gewe.dry_run: true or serve --dry-run`, errs[0])
 		errs, _ = problemStrings(t, "sources: {am: {type: alertmanager, bearer_token: t}}\nrules: [{name: r, to: [wxid_a]}]\n", noEnv)
-		assert.Equal(t, []string{`rules.yaml: gewe.token: is empty: set it, or choose dry-run with gewe.dry_run: true or serve -dry-run`}, errs)
+		assert.Equal(t, []string{`rules.yaml: gewe.token: is empty: set it, or choose dry-run with gewe.dry_run: true or serve --dry-run`}, errs)
 	})
 	t.Run("dry-run chosen: warns", func(t *testing.T) {
 		for name, tc := range map[string]struct {
@@ -467,6 +472,13 @@ templates:
   tfiring: "{{ .status }}"
   tresolved: "{{ .status }}"
 `,
+		},
+		{
+			name: "mentions with a card",
+			cfg: base + "  - {name: r, to: [ops], at: [alice], template: card}\ntemplates:\n  card: {link: {title: t, url: 'https://e.com'}}\n",
+			want: []string{
+				`rules.yaml:7:49: warning: rules[0].template: rule "r" mentions people but template "card" is a card: cards cannot mention anyone, so at and at_expr do nothing`,
+			},
 		},
 		{
 			name: "mention of a raw id",

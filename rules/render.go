@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"text/template"
+	"text/template/parse"
 	"unicode/utf8"
 )
 
@@ -32,6 +33,9 @@ func parseTemplate(name string, t Template, funcs template.FuncMap) (*tmpl, erro
 		}
 		t, err := template.New(tn).Funcs(funcs).Option("missingkey=zero").Parse(src)
 		if err != nil {
+			return nil, err
+		}
+		if err := checkCalls(t); err != nil {
 			return nil, err
 		}
 		return guard(t), nil
@@ -60,6 +64,53 @@ func parseTemplate(name string, t Template, funcs template.FuncMap) (*tmpl, erro
 		return nil, err
 	}
 	return out, nil
+}
+
+// checkCalls refuses a {{ template "x" }} of a template that is not
+// defined ({{ define "x" }}) in the same source: text/template finds that
+// only when it runs, and the message would be lost then.
+func checkCalls(t *template.Template) error {
+	for _, d := range t.Templates() {
+		if d.Tree == nil {
+			continue
+		}
+		var missing string
+		walkNodes(d.Tree.Root, func(n parse.Node) {
+			if tn, ok := n.(*parse.TemplateNode); ok && missing == "" && t.Lookup(tn.Name) == nil {
+				missing = tn.Name
+			}
+		})
+		if missing != "" {
+			return fmt.Errorf("template: %s: {{ template %q }} calls a template that is not defined here (define it with {{ define %q }} in the same template)", t.Name(), missing, missing)
+		}
+	}
+	return nil
+}
+
+// walkNodes calls f for n and every node below it.
+func walkNodes(n parse.Node, f func(parse.Node)) {
+	if n == nil {
+		return
+	}
+	f(n)
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			walkNodes(c, f)
+		}
+	case *parse.IfNode:
+		walkNodes(n.List, f)
+		walkNodes(n.ElseList, f)
+	case *parse.RangeNode:
+		walkNodes(n.List, f)
+		walkNodes(n.ElseList, f)
+	case *parse.WithNode:
+		walkNodes(n.List, f)
+		walkNodes(n.ElseList, f)
+	}
 }
 
 // errTooLong is the error of a template whose output is over the limit.

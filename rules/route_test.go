@@ -540,3 +540,18 @@ func TestRouteConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestExprNowInTimezone: now() in expressions is in the config's timezone,
+// as in templates (it was the machine's).
+func TestExprNowInTimezone(t *testing.T) {
+	rs, probs := rules.Load([]byte(`gewe: {dry_run: true}
+timezone: Asia/Shanghai
+sources: {am: {type: alertmanager, bearer_token: t}}
+rules:
+  - {name: offset, when: 'now().Format("-07:00") == "+08:00"', to: [wxid_b], continue: true}
+  - {name: tz, when: 'now().Location().String() == "Asia/Shanghai"', to: [wxid_a]}
+`), "rules.yaml", func(string) string { return "" })
+	require.NoError(t, probs.Err())
+	res := rs.Route(&rules.Event{Source: "am", Type: "alertmanager", Event: "alert"})
+	assert.Equal(t, []string{"offset", "tz"}, res.Matched, "errors: %v", res.Errors)
+}

@@ -60,7 +60,7 @@ func TestNoTokenRefusesToStart(t *testing.T) {
 	if code == 0 {
 		t.Errorf("serve without gewe.token nor -dry-run exited 0")
 	}
-	assertContains(t, "serve's refusal", out, "gewe.token: is empty: set it, or choose dry-run with gewe.dry_run: true or serve -dry-run")
+	assertContains(t, "serve's refusal", out, "gewe.token: is empty: set it, or choose dry-run with gewe.dry_run: true or serve --dry-run")
 	if _, err := os.Stat(storage); err == nil {
 		t.Errorf("serve created the outbox before refusing the config")
 	}
@@ -72,7 +72,7 @@ func TestNoTokenRefusesToStart(t *testing.T) {
 	if code == 0 {
 		t.Errorf("serve with the embedded example and no GEWE_TOKEN exited 0")
 	}
-	assertContains(t, "serve's refusal of the example", out, "gewe.token: is empty (GEWE_TOKEN is not set)", "serve -dry-run")
+	assertContains(t, "serve's refusal of the example", out, "gewe.token: is empty (GEWE_TOKEN is not set)", "serve --dry-run")
 
 	// go run . serve -dry-run, as README says.
 	cmd := exec.Command(binPath, "serve", "-dry-run")
