@@ -475,7 +475,7 @@ templates:
 		},
 		{
 			name: "mentions with a card",
-			cfg: base + "  - {name: r, to: [ops], at: [alice], template: card}\ntemplates:\n  card: {link: {title: t, url: 'https://e.com'}}\n",
+			cfg:  base + "  - {name: r, to: [ops], at: [alice], template: card}\ntemplates:\n  card: {link: {title: t, url: 'https://e.com'}}\n",
 			want: []string{
 				`rules.yaml:7:49: warning: rules[0].template: rule "r" mentions people but template "card" is a card: cards cannot mention anyone, so at and at_expr do nothing`,
 			},
