@@ -4,7 +4,8 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/gewe-bridge . \
+ARG VERSION=dev
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" -o /out/gewe-bridge . \
  && mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot
@@ -17,4 +18,4 @@ EXPOSE 8080
 USER nonroot
 HEALTHCHECK --interval=30s --timeout=3s CMD ["/usr/local/bin/gewe-bridge", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/gewe-bridge"]
-CMD ["serve", "-config", "/etc/gewe-bridge/rules.yaml"]
+CMD ["serve", "--config", "/etc/gewe-bridge/rules.yaml"]
