@@ -1,6 +1,8 @@
-// Package adapters holds what the inbound adapters (github, alertmanager,
-// generic) share: the request they read, the errors that decide the HTTP
-// answer, and JSON decoding with the limits every sender gets.
+// Package adapters holds what the inbound adapters (one package per sender:
+// github, gitea, gitlab, alertmanager, grafana, generic) share: the request
+// they read, the errors that decide the HTTP answer, authentication
+// (auth.go), event names (event.go) and JSON decoding with the limits every
+// sender gets (json.go). Each turns a request into an event.Event.
 package adapters
 
 import (
@@ -10,8 +12,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/gewe-bridge/gewe-bridge/adapters/jsonbody"
-	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // Request is what an inbound adapter sees of one webhook. The HTTP layer
@@ -30,7 +31,7 @@ func (r *Request) Header(name string) string { return r.Headers[name] }
 // an *Error for requests that can never succeed (the answer is then 4xx and
 // the sender gives up) and never retains the Receiver's state across calls.
 type Receiver interface {
-	Receive(r *Request) (*rules.Event, error)
+	Receive(r *Request) (*event.Event, error)
 }
 
 // Kind classifies why a request was refused; it decides the HTTP answer.
@@ -109,7 +110,7 @@ func DecodeObject(body []byte) (map[string]any, error) {
 	if trimmed[0] != '{' {
 		return nil, Errorf(Malformed, "body is not a JSON object")
 	}
-	m, err := jsonbody.Decode(body)
+	m, err := decodeJSON(body)
 	if err != nil {
 		return nil, Errorf(Malformed, "invalid JSON: %v", err)
 	}

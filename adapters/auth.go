@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"slices"
 	"strings"
 )
 
@@ -44,34 +43,4 @@ func CheckSignature(name, value string, secret, body []byte) error {
 		return Errorf(Unauthorized, "%s does not match the body", name)
 	}
 	return nil
-}
-
-// credentialWords mark a header whose value is a credential.
-var credentialWords = []string{"auth", "token", "secret", "signature", "cookie", "api-key", "apikey", "password"}
-
-// Redacted is what RedactHeaders puts in place of a credential.
-const Redacted = "[redacted]"
-
-// IsCredentialHeader reports whether the header named name (lower case)
-// carries a credential: Authorization, X-Hub-Signature-256, X-Gitlab-Token,
-// Cookie, an API key... Its value must never reach a template, a trace, an
-// answer or a log line.
-func IsCredentialHeader(name string) bool {
-	for _, w := range credentialWords {
-		if strings.Contains(name, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// RedactHeaders replaces in headers the value of every credential header
-// (IsCredentialHeader, and the extra names given in lower case) with
-// Redacted.
-func RedactHeaders(headers map[string]string, extra ...string) {
-	for k := range headers {
-		if IsCredentialHeader(k) || slices.Contains(extra, k) {
-			headers[k] = Redacted
-		}
-	}
 }

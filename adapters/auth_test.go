@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"maps"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -123,31 +122,5 @@ func TestEventName(t *testing.T) {
 				assert.NotContains(t, e.Msg, tt.name, "the value is not echoed")
 			}
 		}
-	}
-}
-
-func TestRedactHeaders(t *testing.T) {
-	in := map[string]string{
-		"authorization":       "Bearer t0ken",
-		"proxy-authorization": "Basic eA==",
-		"x-hub-signature-256": "sha256=00",
-		"x-hub-signature":     "sha1=00",
-		"x-signature-256":     "sha256=11",
-		"x-gitlab-token":      "glt",
-		"x-api-key":           "k",
-		"cookie":              "session=1",
-		"x-my-sig":            "custom",
-		"x-github-event":      "push",
-		"content-type":        "application/json",
-		"idempotency-key":     "job-7",
-	}
-	out := maps.Clone(in)
-	RedactHeaders(out, "x-my-sig")
-	for _, k := range []string{"authorization", "proxy-authorization", "x-hub-signature-256", "x-hub-signature",
-		"x-signature-256", "x-gitlab-token", "x-api-key", "cookie", "x-my-sig"} {
-		assert.Equal(t, Redacted, out[k], k)
-	}
-	for _, k := range []string{"x-github-event", "content-type", "idempotency-key"} {
-		assert.Equal(t, in[k], out[k], k)
 	}
 }

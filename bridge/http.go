@@ -14,6 +14,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -169,7 +170,7 @@ func (s *Service) hook(c *fiber.Ctx) error {
 		return s.refuse(c, src, err)
 	}
 	// Templates, traces and answers see no credential.
-	adapters.RedactHeaders(ev.Headers, src.CredentialHeader)
+	ev.Headers = event.RedactHeaders(ev.Headers, src.CredentialHeader)
 	label := src.Label(ev.Event)
 	// Built only for a line that is logged: With formats its fields at once,
 	// and at the default level the accepted webhook logs nothing.

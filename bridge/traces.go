@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // WebhookTrace is what happened to one webhook, kept so that "what became
@@ -47,7 +48,7 @@ func newTraceLog(n int) *traceLog { return &traceLog{n: n, per: map[string][]Web
 
 // add records a webhook that was decoded and routed (res may be nil when
 // routing did not finish).
-func (l *traceLog) add(ev *rules.Event, res *rules.Result, at time.Time, outcome string, code int) {
+func (l *traceLog) add(ev *event.Event, res *rules.Result, at time.Time, outcome string, code int) {
 	if l.n <= 0 {
 		return
 	}

@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // builtinFS holds the built-in templates, one file per template named
@@ -32,7 +34,7 @@ func builtinTemplates(lang string) map[string]Template {
 
 // defaultTemplate names the built-in template for an event when a rule
 // names none: the event's own (github.push) or its type's default.
-func defaultTemplate(ev *Event, templates map[string]*tmpl) string {
+func defaultTemplate(ev *event.Event, templates map[string]*tmpl) string {
 	if name := ev.Type + "." + ev.Event; ev.Event != "" {
 		if _, ok := templates[name]; ok {
 			return name

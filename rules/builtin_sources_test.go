@@ -15,6 +15,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/adapters/gitlab"
 	"github.com/gewe-bridge/gewe-bridge/adapters/grafana"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 	"github.com/gewe-bridge/gewe-bridge/test/fixtures"
 )
 
@@ -67,7 +68,7 @@ func srcCheckClean(t *testing.T, out string) {
 
 // srcEvent is the event the adapter of typ makes of body sent with the
 // event header (X-Gitlab-Event, X-Gitea-Event; none for Grafana).
-func srcEvent(t *testing.T, typ, header string, body []byte) *rules.Event {
+func srcEvent(t *testing.T, typ, header string, body []byte) *event.Event {
 	t.Helper()
 	r := &adapters.Request{Source: typ, ContentType: "application/json", Headers: map[string]string{}, Body: body}
 	var rc adapters.Receiver
@@ -87,7 +88,7 @@ func srcEvent(t *testing.T, typ, header string, body []byte) *rules.Event {
 }
 
 // srcRender routes ev and returns the one message's text.
-func srcRender(t *testing.T, rs *rules.Ruleset, ev *rules.Event) string {
+func srcRender(t *testing.T, rs *rules.Ruleset, ev *event.Event) string {
 	t.Helper()
 	res := rs.Route(ev)
 	require.Empty(t, res.Errors)

@@ -17,7 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gewe-bridge/gewe-bridge/adapters/jsonbody"
+	"github.com/gewe-bridge/gewe-bridge/adapters"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 	"github.com/gewe-bridge/gewe-bridge/test/fixtures"
 )
 
@@ -69,7 +70,7 @@ func btTemplates(tb testing.TB, lang string) map[string]*tmpl {
 // built-in message.
 const btRenderLimit = 64 << 10
 
-func btRender(templates map[string]*tmpl, name string, ev *Event) (string, error) {
+func btRender(templates map[string]*tmpl, name string, ev *event.Event) (string, error) {
 	t, ok := templates[name]
 	if !ok {
 		return "", fmt.Errorf("no template %q", name)
@@ -100,7 +101,7 @@ func btCheckClean(t testing.TB, out string) {
 // when they are integers, float64 otherwise.
 func btDecode(tb testing.TB, data []byte) map[string]any {
 	tb.Helper()
-	m, err := jsonbody.Decode(data)
+	m, err := adapters.DecodeObject(data)
 	require.NoError(tb, err)
 	return m
 }
@@ -130,11 +131,11 @@ func btStrMap(v any) map[string]string {
 }
 
 // btGitHubEvent builds the event the GitHub adapter builds for a payload.
-func btGitHubEvent(event string, p map[string]any) *Event {
-	ev := &Event{
+func btGitHubEvent(name string, p map[string]any) *event.Event {
+	ev := &event.Event{
 		Source:  "github",
 		Type:    "github",
-		Event:   event,
+		Event:   name,
 		Action:  btStr(p, "action"),
 		ID:      "72d3162e-cc78-11e3-81ab-4c9367dc0958",
 		Payload: p,
@@ -157,9 +158,9 @@ func btGitHubEvent(event string, p map[string]any) *Event {
 }
 
 // btAlertEvent builds the event the Alertmanager adapter builds.
-func btAlertEvent(p map[string]any) *Event {
+func btAlertEvent(p map[string]any) *event.Event {
 	alerts, _ := p["alerts"].([]any)
-	return &Event{
+	return &event.Event{
 		Source:      "alertmanager",
 		Type:        "alertmanager",
 		Event:       "alert",
@@ -176,8 +177,8 @@ func btAlertEvent(p map[string]any) *Event {
 }
 
 // btGenericEvent builds the event the generic adapter builds.
-func btGenericEvent(event string, p map[string]any) *Event {
-	return &Event{Source: "deploys", Type: "generic", Event: event, ID: "req-1", Payload: p}
+func btGenericEvent(name string, p map[string]any) *event.Event {
+	return &event.Event{Source: "deploys", Type: "generic", Event: name, ID: "req-1", Payload: p}
 }
 
 // btFixture is one fixture of testdata: its name (github.push,
@@ -186,10 +187,10 @@ func btGenericEvent(event string, p map[string]any) *Event {
 type btFixture struct {
 	name  string
 	data  []byte
-	event func(p map[string]any) *Event
+	event func(p map[string]any) *event.Event
 }
 
-func (f btFixture) build(tb testing.TB) *Event {
+func (f btFixture) build(tb testing.TB) *event.Event {
 	return f.event(btDecode(tb, f.data))
 }
 
@@ -207,8 +208,8 @@ func btFixtures(tb testing.TB) []btFixture {
 			base := strings.TrimSuffix(filepath.Base(file), ".json")
 			f := btFixture{name: sub + "." + base, data: data}
 			if sub == "github" {
-				event, _, _ := strings.Cut(base, ".") // X-GitHub-Event, then the action
-				f.event = func(p map[string]any) *Event { return btGitHubEvent(event, p) }
+				name, _, _ := strings.Cut(base, ".") // X-GitHub-Event, then the action
+				f.event = func(p map[string]any) *event.Event { return btGitHubEvent(name, p) }
 			} else {
 				f.event = btAlertEvent
 			}
@@ -315,11 +316,11 @@ func TestBuiltinTemplateSet(t *testing.T) {
 
 		templates := btTemplates(t, lang)
 		for _, e := range btGitHubEvents {
-			assert.Equal(t, "github."+e, defaultTemplate(&Event{Type: "github", Event: e}, templates))
+			assert.Equal(t, "github."+e, defaultTemplate(&event.Event{Type: "github", Event: e}, templates))
 		}
-		assert.Equal(t, "github.default", defaultTemplate(&Event{Type: "github", Event: "star"}, templates))
-		assert.Equal(t, "alertmanager.default", defaultTemplate(&Event{Type: "alertmanager", Event: "alert"}, templates))
-		assert.Equal(t, "generic.default", defaultTemplate(&Event{Type: "generic", Event: "deploy"}, templates))
+		assert.Equal(t, "github.default", defaultTemplate(&event.Event{Type: "github", Event: "star"}, templates))
+		assert.Equal(t, "alertmanager.default", defaultTemplate(&event.Event{Type: "alertmanager", Event: "alert"}, templates))
+		assert.Equal(t, "generic.default", defaultTemplate(&event.Event{Type: "generic", Event: "deploy"}, templates))
 	}
 }
 
@@ -379,7 +380,7 @@ func btAlertGroup(status string, alerts []any, extra map[string]any) map[string]
 
 type btCase struct {
 	name     string
-	event    func(tb testing.TB) *Event
+	event    func(tb testing.TB) *event.Event
 	template string   // "" for the event's default template
 	want     []string // in every language
 	wantZh   []string
@@ -388,18 +389,18 @@ type btCase struct {
 }
 
 func btCases() []btCase {
-	gh := func(event, payload string) func(tb testing.TB) *Event {
-		return func(tb testing.TB) *Event { return btGitHubEvent(event, btPayload(tb, payload)) }
+	gh := func(name, payload string) func(tb testing.TB) *event.Event {
+		return func(tb testing.TB) *event.Event { return btGitHubEvent(name, btPayload(tb, payload)) }
 	}
-	prFixture := func(change func(p, pr map[string]any)) func(tb testing.TB) *Event {
-		return func(tb testing.TB) *Event {
+	prFixture := func(change func(p, pr map[string]any)) func(tb testing.TB) *event.Event {
+		return func(tb testing.TB) *event.Event {
 			p := btFixturePayload(tb, "github/pull_request.opened.json")
 			change(p, p["pull_request"].(map[string]any))
 			return btGitHubEvent("pull_request", p)
 		}
 	}
-	am := func(p func() map[string]any) func(tb testing.TB) *Event {
-		return func(tb testing.TB) *Event {
+	am := func(p func() map[string]any) func(tb testing.TB) *event.Event {
+		return func(tb testing.TB) *event.Event {
 			// Through JSON, so the types are those of a real delivery.
 			data, err := json.Marshal(p())
 			require.NoError(tb, err)
@@ -779,7 +780,7 @@ func btCases() []btCase {
 		},
 		{
 			name: "generic with title, text and url",
-			event: func(tb testing.TB) *Event {
+			event: func(tb testing.TB) *event.Event {
 				return btGenericEvent("deploy", btPayload(tb, `{"title":"Deploy","text":"v1.2 is live","url":"https://ci.example/5"}`))
 			},
 			template: "generic.default",
@@ -787,7 +788,7 @@ func btCases() []btCase {
 		},
 		{
 			name: "generic without known fields: compact JSON",
-			event: func(tb testing.TB) *Event {
+			event: func(tb testing.TB) *event.Event {
 				return btGenericEvent("", btPayload(tb, `{"service":"api","version":"1.4.2","n":3}`))
 			},
 			template: "generic.default",
@@ -795,7 +796,7 @@ func btCases() []btCase {
 		},
 		{
 			name: "generic with an object as message",
-			event: func(tb testing.TB) *Event {
+			event: func(tb testing.TB) *event.Event {
 				return btGenericEvent("", btPayload(tb, `{"message":{"level":"warn","n":1}}`))
 			},
 			template: "generic.default",
@@ -803,7 +804,7 @@ func btCases() []btCase {
 		},
 		{
 			name: "generic with a huge payload: cut",
-			event: func(tb testing.TB) *Event {
+			event: func(tb testing.TB) *event.Event {
 				return btGenericEvent("", map[string]any{"data": strings.Repeat("x", 5000)})
 			},
 			template: "generic.default",
@@ -846,7 +847,7 @@ func TestBuiltinSynthetic(t *testing.T) {
 // --- Empty, null and missing everywhere ---------------------------------------
 
 // btEventFor builds the event a template is the default for, from p.
-func btEventFor(name string, p map[string]any) *Event {
+func btEventFor(name string, p map[string]any) *event.Event {
 	kind, event, _ := strings.Cut(name, ".")
 	switch kind {
 	case "alertmanager":
@@ -886,7 +887,7 @@ func TestBuiltinEmptyPayloads(t *testing.T) {
 					require.NoError(t, err)
 					btCheckClean(t, got)
 					// Not even the source: the empty event.
-					got, err = btRender(templates, name, &Event{})
+					got, err = btRender(templates, name, &event.Event{})
 					require.NoError(t, err)
 					btCheckClean(t, got)
 				})
@@ -950,7 +951,7 @@ func TestBuiltinNullAndMissingFields(t *testing.T) {
 	type source struct {
 		name    string
 		payload map[string]any
-		event   func(p map[string]any) *Event
+		event   func(p map[string]any) *event.Event
 	}
 	var sources []source
 	for _, f := range btFixtures(t) {
@@ -963,7 +964,7 @@ func TestBuiltinNullAndMissingFields(t *testing.T) {
 			continue // its fallback prints the payload as JSON, nulls included
 		}
 		e := *ev
-		sources = append(sources, source{c.name, ev.Payload, func(p map[string]any) *Event {
+		sources = append(sources, source{c.name, ev.Payload, func(p map[string]any) *event.Event {
 			if e.Type == "alertmanager" {
 				return btAlertEvent(p)
 			}

@@ -305,7 +305,7 @@ func (rs *Ruleset) Templates() []string { return sortedKeys(rs.templates) }
 
 func (rs *Ruleset) exprOptions() []expr.Option {
 	return append([]expr.Option{
-		expr.Env(Event{}),
+		expr.Env(exprEnv{}),
 		expr.MaxNodes(maxExprNodes),
 		// now() in the config's timezone, as in templates. (expr's own
 		// Timezone option also rewrites date(), wrongly in this version.)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 const (
@@ -38,7 +39,7 @@ func TestExampleConfig(t *testing.T) {
 		res := rs.Route(firingEvent(t))
 		require.Empty(t, res.Errors)
 		assert.Contains(t, res.Matched, "critical-alerts")
-		var toOps []rules.Message
+		var toOps []event.Message
 		for _, m := range res.Messages {
 			assert.False(t, m.IsApp())
 			if m.To == exampleOps {
@@ -123,14 +124,14 @@ func TestExampleConfig(t *testing.T) {
 	})
 
 	t.Run("deploys", func(t *testing.T) {
-		ev := &rules.Event{Source: "deploys", Type: "generic", Payload: map[string]any{"service": "api", "version": "v1.2.3", "status": "ok"}}
+		ev := &event.Event{Source: "deploys", Type: "generic", Payload: map[string]any{"service": "api", "version": "v1.2.3", "status": "ok"}}
 		res := rs.Route(ev)
 		require.Empty(t, res.Errors)
 		require.Len(t, res.Messages, 1)
 		assert.Equal(t, exampleOps, res.Messages[0].To)
 		assert.Equal(t, "🚀 api v1.2.3 → production (ok)", res.Messages[0].Text)
 
-		res = rs.Route(&rules.Event{Source: "deploys", Type: "generic", Payload: map[string]any{}})
+		res = rs.Route(&event.Event{Source: "deploys", Type: "generic", Payload: map[string]any{}})
 		require.Len(t, res.Messages, 1)
 		assert.Equal(t, "🚀 a service  → production", res.Messages[0].Text)
 	})
@@ -150,7 +151,7 @@ func TestExampleEveryFixture(t *testing.T) {
 			data, err := os.ReadFile(f)
 			require.NoError(t, err)
 			p := decodeJSON(t, data)
-			var ev *rules.Event
+			var ev *event.Event
 			switch filepath.Base(filepath.Dir(f)) {
 			case "alertmanager":
 				ev = alertmanagerEvent("alertmanager", p)

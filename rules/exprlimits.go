@@ -11,6 +11,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm/runtime"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // What the expressions of one webhook may build and loop over. The VM's
@@ -36,9 +37,16 @@ type exprUsage struct {
 	bytes, steps int
 }
 
+// exprEnv is what expressions run against: the event, and what they built
+// and walked so far in this routing.
+type exprEnv struct {
+	event.Event
+	usage *exprUsage
+}
+
 func usageOf(env any) *exprUsage {
-	if ev, ok := env.(*Event); ok {
-		return ev.usage
+	if e, ok := env.(*exprEnv); ok {
+		return e.usage
 	}
 	return nil
 }
@@ -89,7 +97,7 @@ var predicates = map[string]bool{
 }
 
 // boundExpr is the patch that routes what can grow through the checks
-// above: it passes $env (the *Event) so the checks find the webhook's
+// above: it passes $env (the *event.Event) so the checks find the webhook's
 // usage.
 type boundExpr struct{}
 

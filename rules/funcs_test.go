@@ -16,6 +16,7 @@ import (
 	_ "time/tzdata" // Asia/Shanghai without the system's zoneinfo
 	"unicode/utf8"
 
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -496,7 +497,7 @@ func fnTestAlerts() []any {
 func TestFnAlerts(t *testing.T) {
 	alerts := fnTestAlerts()
 	a0, a1, a2 := alerts[0], alerts[1], alerts[2]
-	vars := (&Event{Labels: map[string]string{"team": "db"}}).Vars()
+	vars := (&event.Event{Labels: map[string]string{"team": "db"}}).Vars()
 	fnRun(t, fnTestFuncs(t), []fnCase{
 		{"alertsByStatus", fnArgs{"firing", alerts}, []any{a0, a2}, ""},
 		{"alertsByStatus", fnArgs{"resolved", alerts}, []any{a1}, ""},
@@ -605,16 +606,16 @@ func TestFnAlertInfoTimes(t *testing.T) {
 
 func TestFnAlertGroup(t *testing.T) {
 	alerts := fnTestAlerts() // firing, resolved, firing; all DiskFull but the last
-	vars := func(e Event) map[string]any { return e.Vars() }
+	vars := func(e event.Event) map[string]any { return e.Vars() }
 	silence := "http://am:9093/#/silences/new?filter=%7Balertname%3D%22DiskFull%22%7D"
 	fnRun(t, fnTestFuncs(t), []fnCase{
-		{"alertGroup", fnArgs{vars(Event{Alerts: alerts, GroupLabels: map[string]string{"alertname": "DiskFull"}, Labels: map[string]string{"alertname": "Other"}, ExternalURL: "http://am:9093"})},
+		{"alertGroup", fnArgs{vars(event.Event{Alerts: alerts, GroupLabels: map[string]string{"alertname": "DiskFull"}, Labels: map[string]string{"alertname": "Other"}, ExternalURL: "http://am:9093"})},
 			AlertGroup{Total: 3, Firing: 2, Resolved: 1, Alertname: "DiskFull", SilenceURL: silence}, ""},
-		{"alertGroup", fnArgs{vars(Event{Alerts: alerts, Labels: map[string]string{"alertname": "DiskFull"}, ExternalURL: "http://am:9093"})},
+		{"alertGroup", fnArgs{vars(event.Event{Alerts: alerts, Labels: map[string]string{"alertname": "DiskFull"}, ExternalURL: "http://am:9093"})},
 			AlertGroup{Total: 3, Firing: 2, Resolved: 1, Alertname: "DiskFull", SilenceURL: silence}, ""},
-		{"alertGroup", fnArgs{vars(Event{Alerts: alerts})}, AlertGroup{Total: 3, Firing: 2, Resolved: 1, Alertname: "DiskFull"}, ""},
-		{"alertGroup", fnArgs{vars(Event{Alerts: []any{map[string]any{"status": "RESOLVED"}, nil, "x"}})}, AlertGroup{Total: 3, Firing: 2, Resolved: 1}, ""},
-		{"alertGroup", fnArgs{vars(Event{ExternalURL: "http://am"})}, AlertGroup{SilenceURL: "http://am/#/silences/new"}, ""},
+		{"alertGroup", fnArgs{vars(event.Event{Alerts: alerts})}, AlertGroup{Total: 3, Firing: 2, Resolved: 1, Alertname: "DiskFull"}, ""},
+		{"alertGroup", fnArgs{vars(event.Event{Alerts: []any{map[string]any{"status": "RESOLVED"}, nil, "x"}})}, AlertGroup{Total: 3, Firing: 2, Resolved: 1}, ""},
+		{"alertGroup", fnArgs{vars(event.Event{ExternalURL: "http://am"})}, AlertGroup{SilenceURL: "http://am/#/silences/new"}, ""},
 		{"alertGroup", fnArgs{map[string]any{"alerts": []any{map[string]any{"labels": map[string]any{"alertname": 5.0}}}, "group_labels": nil}},
 			AlertGroup{Total: 1, Firing: 1, Alertname: "5"}, ""},
 		{"alertGroup", fnArgs{map[string]any{"alerts": "not a list", "labels": map[string]any{"alertname": "A"}}}, AlertGroup{Alertname: "A"}, ""},
@@ -780,8 +781,8 @@ PR #1234567 修复：登录页面在 Sa… by someone [n/a]
 <title>修复：登录页面在 Safari 上白屏 &amp; 闪退 🐛</title>
 a, b, 3 0123456 ready`
 
-func fnTestEvent() *Event {
-	return &Event{
+func fnTestEvent() *event.Event {
+	return &event.Event{
 		Source: "am", Type: "alertmanager", Event: "alert", Status: "firing",
 		Alerts: fnTestAlerts(),
 		Labels: map[string]string{"alertname": "DiskFull"},

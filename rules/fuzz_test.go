@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // FuzzLinkCardXML proves that no value can break out of its element: every
@@ -142,7 +144,7 @@ func FuzzRender(f *testing.F) {
 		if err != nil {
 			return
 		}
-		ev := &Event{Payload: map[string]any{"a": s, "b": n, "c": nil, "d": []any{s, n}},
+		ev := &event.Event{Payload: map[string]any{"a": s, "b": n, "c": nil, "d": []any{s, n}},
 			Labels: map[string]string{"x": s}, Alerts: []any{map[string]any{"labels": map[string]any{"y": s}}}}
 		text, _, err := tm.render(ev.Vars(), 4096)
 		if err == nil && strings.Contains(text, "<no value>") && !strings.Contains(s, "<no value>") && !strings.Contains(src, "<no value>") {

@@ -6,8 +6,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gewe-bridge/gewe-bridge/adapters/jsonbody"
+	"github.com/gewe-bridge/gewe-bridge/adapters"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 	"github.com/gewe-bridge/gewe-bridge/test/fixtures"
 )
 
@@ -45,7 +46,7 @@ func fixture(t testing.TB, name string) map[string]any {
 // decodeJSON decodes a JSON object as the inbound adapters do.
 func decodeJSON(t testing.TB, data []byte) map[string]any {
 	t.Helper()
-	m, err := jsonbody.Decode(data)
+	m, err := adapters.DecodeObject(data)
 	require.NoError(t, err)
 	return m
 }
@@ -61,12 +62,12 @@ func stringMap(v any) map[string]string {
 }
 
 // alertmanagerEvent builds the event the Alertmanager adapter makes of a payload.
-func alertmanagerEvent(source string, p map[string]any) *rules.Event {
+func alertmanagerEvent(source string, p map[string]any) *event.Event {
 	alerts, _ := p["alerts"].([]any)
 	status, _ := p["status"].(string)
 	receiver, _ := p["receiver"].(string)
 	external, _ := p["externalURL"].(string)
-	return &rules.Event{
+	return &event.Event{
 		Source:      source,
 		Type:        "alertmanager",
 		Event:       "alert",
@@ -83,8 +84,8 @@ func alertmanagerEvent(source string, p map[string]any) *rules.Event {
 }
 
 // githubEvent builds the event the GitHub adapter makes of a payload.
-func githubEvent(source, event string, p map[string]any) *rules.Event {
-	ev := &rules.Event{Source: source, Type: "github", Event: event, ID: "gh-1", Payload: p}
+func githubEvent(source, name string, p map[string]any) *event.Event {
+	ev := &event.Event{Source: source, Type: "github", Event: name, ID: "gh-1", Payload: p}
 	ev.Action, _ = p["action"].(string)
 	if repo, ok := p["repository"].(map[string]any); ok {
 		ev.Repo, _ = repo["full_name"].(string)
@@ -102,12 +103,12 @@ func githubEvent(source, event string, p map[string]any) *rules.Event {
 	return ev
 }
 
-func firingEvent(t testing.TB) *rules.Event {
+func firingEvent(t testing.TB) *event.Event {
 	return alertmanagerEvent("alertmanager", fixture(t, "alertmanager/firing.json"))
 }
 
 // texts returns the messages' texts.
-func texts(msgs []rules.Message) []string {
+func texts(msgs []event.Message) []string {
 	out := make([]string, len(msgs))
 	for i, m := range msgs {
 		out[i] = m.Text
@@ -116,7 +117,7 @@ func texts(msgs []rules.Message) []string {
 }
 
 // recipients returns the messages' recipients.
-func recipients(msgs []rules.Message) []string {
+func recipients(msgs []event.Message) []string {
 	out := make([]string, len(msgs))
 	for i, m := range msgs {
 		out[i] = m.To

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // Issue 16: hostile input must not take the bridge down, nor leak what
@@ -76,7 +77,7 @@ rules:
 `)
 	tests := []struct {
 		name, note string
-		ev         *rules.Event
+		ev         *event.Event
 	}{
 		{"no alerts", "no alerts", alertmanagerEvent("am", map[string]any{"status": "firing", "alerts": []any{}})},
 		{"alerts missing", "no alerts", alertmanagerEvent("am", map[string]any{"status": "firing"})},
@@ -240,7 +241,7 @@ func TestTemplateFuncsBounded(t *testing.T) {
 }
 
 // manyAlerts is an Alertmanager notification with n firing alerts.
-func manyAlerts(n int) *rules.Event {
+func manyAlerts(n int) *event.Event {
 	alerts := make([]any, n)
 	for i := range alerts {
 		alerts[i] = map[string]any{"status": "firing", "labels": map[string]any{"alertname": "Hot", "instance": fmt.Sprintf("host-%d", i)},
@@ -256,7 +257,7 @@ func TestRenderBudget(t *testing.T) {
 	big := manyAlerts(60000)
 	tests := []struct {
 		name, src, limits string
-		ev                *rules.Event
+		ev                *event.Event
 	}{
 		{"range over a huge count", `{{ range 3000000000 }}{{ end }}`, "", nil},
 		{"range over a count in the budget", `{{ range 900000 }}{{ range 2 }}{{ end }}{{ end }}`, "", nil},

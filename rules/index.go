@@ -3,6 +3,7 @@ package rules
 import (
 	"github.com/expr-lang/expr/ast"
 	exprparser "github.com/expr-lang/expr/parser"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // index finds the rules that can match an event without evaluating every
@@ -61,7 +62,7 @@ func buildIndex(rules []*rule) *index {
 
 // candidates returns, in file order, the rules that may match ev. buf is
 // reused for the result.
-func (ix *index) candidates(ev *Event, buf []int) []int {
+func (ix *index) candidates(ev *event.Event, buf []int) []int {
 	lists := make([][]int, 0, 8)
 	if len(ix.always) > 0 {
 		lists = append(lists, ix.always)
@@ -106,7 +107,7 @@ func merge(lists [][]int, out []int) []int {
 	}
 }
 
-func fieldValue(ev *Event, f string) string {
+func fieldValue(ev *event.Event, f string) string {
 	switch f {
 	case "source":
 		return ev.Source

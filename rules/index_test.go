@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // whens are the rule conditions the property test draws from: indexable
@@ -71,14 +72,14 @@ func randomRules(r *rand.Rand) string {
 	return b.String()
 }
 
-func randomEvent(r *rand.Rand) *rules.Event {
+func randomEvent(r *rand.Rand) *event.Event {
 	pick := func(prefix string, n int) string {
 		if r.IntN(n+1) == 0 {
 			return ""
 		}
 		return fmt.Sprintf("%s%d", prefix, 1+r.IntN(n))
 	}
-	ev := &rules.Event{
+	ev := &event.Event{
 		Source:  pick("s", 3),
 		Type:    pick("t", 3),
 		Event:   pick("e", 3),
@@ -138,9 +139,9 @@ func TestIndexMatchesNaiveEvaluation(t *testing.T) {
 	}
 }
 
-func nonNil(m []rules.Message) []rules.Message {
+func nonNil(m []event.Message) []event.Message {
 	if m == nil {
-		return []rules.Message{}
+		return []event.Message{}
 	}
 	return m
 }

@@ -12,13 +12,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr/vm"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // Result is what the rules made of one event.
 type Result struct {
-	Matched  []string     // names of the rules that matched, in order
-	Messages []Message    // rendered, one per recipient (and part)
-	Errors   []*RuleError // rules that failed at run time: not matched, or no message
+	Matched  []string        // names of the rules that matched, in order
+	Messages []event.Message // rendered, one per recipient (and part)
+	Errors   []*RuleError    // rules that failed at run time: not matched, or no message
 }
 
 // RuleError is a rule that failed for one event. A failing `when` counts
@@ -49,12 +50,12 @@ const (
 // Trace is everything the rules did with one event, for `gewe-bridge
 // test`, dry runs and the trace API.
 type Trace struct {
-	Source   string      `json:"source"`
-	Event    string      `json:"event"`
-	Action   string      `json:"action,omitempty"`
-	ID       string      `json:"id"`
-	Rules    []RuleTrace `json:"rules"`
-	Messages []Message   `json:"messages"`
+	Source   string          `json:"source"`
+	Event    string          `json:"event"`
+	Action   string          `json:"action,omitempty"`
+	ID       string          `json:"id"`
+	Rules    []RuleTrace     `json:"rules"`
+	Messages []event.Message `json:"messages"`
 }
 
 // RuleTrace is one rule's part in a trace.
@@ -73,7 +74,7 @@ type RuleTrace struct {
 // of those that match. The first match wins unless it has continue: true.
 // It is RouteContext without a context: a render that runs out of its
 // budget is one of res.Errors (errors.Is(e, ErrBudget)) and stops routing.
-func (rs *Ruleset) Route(ev *Event) *Result {
+func (rs *Ruleset) Route(ev *event.Event) *Result {
 	res, _ := rs.RouteContext(context.Background(), ev)
 	return res
 }
@@ -86,19 +87,19 @@ func (rs *Ruleset) Route(ev *Event) *Result {
 // the caller should answer 503 so the sender retries, queueing none of
 // res.Messages. err is nil otherwise, whatever the rules did: res.Errors
 // holds each rule's own failure. res is never nil.
-func (rs *Ruleset) RouteContext(ctx context.Context, ev *Event) (*Result, error) {
+func (rs *Ruleset) RouteContext(ctx context.Context, ev *event.Event) (*Result, error) {
 	res := &Result{}
 	r := rs.newRun(ctx, ev)
 	defer rs.done(r)
-	ev = &r.ev
+	env := &r.env
 	if err := r.lim.err(); err != nil {
 		return res, err
 	}
 	var buf [64]int
 	var data map[string]any
-	for _, n := range rs.index.candidates(ev, buf[:0]) {
+	for _, n := range rs.index.candidates(&env.Event, buf[:0]) {
 		rl := rs.rules[n]
-		ok, err := rs.matches(r.vm, rl, ev)
+		ok, err := rs.matches(r.vm, rl, env)
 		if err != nil {
 			res.Errors = append(res.Errors, err)
 			continue
@@ -108,9 +109,9 @@ func (rs *Ruleset) RouteContext(ctx context.Context, ev *Event) (*Result, error)
 		}
 		res.Matched = append(res.Matched, rl.Name)
 		if data == nil {
-			data = ev.Vars()
+			data = env.Vars()
 		}
-		msgs, err := rs.messages(r, rl, ev, data, nil)
+		msgs, err := rs.messages(r, rl, env, data, nil)
 		res.Messages = append(res.Messages, msgs...)
 		if err != nil {
 			res.Errors = append(res.Errors, err)
@@ -127,7 +128,7 @@ func (rs *Ruleset) RouteContext(ctx context.Context, ev *Event) (*Result, error)
 
 // Trace is Route that records every rule's verdict. It evaluates every
 // rule, not only the index's candidates, so the trace shows all of them.
-func (rs *Ruleset) Trace(ev *Event) *Trace {
+func (rs *Ruleset) Trace(ev *event.Event) *Trace {
 	tr, _ := rs.TraceContext(context.Background(), ev)
 	return tr
 }
@@ -135,12 +136,12 @@ func (rs *Ruleset) Trace(ev *Event) *Trace {
 // TraceContext is Trace bounded as RouteContext is, with the same error:
 // a rule whose rendering ran out of its budget shows the error, and the
 // rules after it are not reached.
-func (rs *Ruleset) TraceContext(ctx context.Context, ev *Event) (*Trace, error) {
-	tr := &Trace{Source: ev.Source, Event: ev.Event, Action: ev.Action, ID: ev.ID, Messages: []Message{}}
+func (rs *Ruleset) TraceContext(ctx context.Context, ev *event.Event) (*Trace, error) {
+	tr := &Trace{Source: ev.Source, Event: ev.Event, Action: ev.Action, ID: ev.ID, Messages: []event.Message{}}
 	r := rs.newRun(ctx, ev)
 	defer rs.done(r)
-	ev = &r.ev
-	data := ev.Vars()
+	env := &r.env
+	data := env.Vars()
 	stopped, note := "", ""
 	var budgetErr error
 	if err := r.lim.err(); err != nil {
@@ -158,14 +159,14 @@ func (rs *Ruleset) TraceContext(ctx context.Context, ev *Event) (*Trace, error) 
 			tr.Rules = append(tr.Rules, rt)
 			continue
 		}
-		switch ok, err := rs.matches(r.vm, rl, ev); {
+		switch ok, err := rs.matches(r.vm, rl, env); {
 		case err != nil:
 			rt.Verdict, rt.Stage, rt.Error = Errored, err.Stage, err.Err.Error()
 		case !ok:
 			rt.Verdict = NotMatched
 		default:
 			rt.Verdict = Matched
-			msgs, err := rs.messages(r, rl, ev, data, &rt)
+			msgs, err := rs.messages(r, rl, env, data, &rt)
 			if err != nil {
 				rt.Stage, rt.Error = err.Stage, err.Err.Error()
 				if errors.Is(err.Err, ErrBudget) {
@@ -187,7 +188,7 @@ func (rs *Ruleset) TraceContext(ctx context.Context, ev *Event) (*Trace, error) 
 // render limits and the messages it may still queue. Runs are pooled: a
 // routing allocates none of it.
 type run struct {
-	ev       Event // the caller's, headers redacted, counting expr usage
+	env      exprEnv // the caller's event, headers redacted, counting expr usage
 	usage    exprUsage
 	vm       *vm.VM
 	lim      renderLimits
@@ -196,13 +197,13 @@ type run struct {
 
 var runs = sync.Pool{New: func() any { return new(run) }}
 
-func (rs *Ruleset) newRun(ctx context.Context, ev *Event) *run {
+func (rs *Ruleset) newRun(ctx context.Context, ev *event.Event) *run {
 	l := rs.cfg.Limits
 	r := runs.Get().(*run)
-	r.ev = *ev
-	r.ev.Headers, _ = redactHeaders(ev.Headers)
+	r.env.Event = *ev
+	r.env.Headers = event.RedactHeaders(ev.Headers)
 	r.usage = exprUsage{}
-	r.ev.usage = &r.usage
+	r.env.usage = &r.usage
 	r.vm = rs.vms.Get().(*vm.VM)
 	r.lim = renderLimits{ctx: ctx, timeout: l.RenderTimeout.D(), iterations: l.RenderIterations}
 	if r.lim.timeout > 0 {
@@ -218,7 +219,7 @@ func (rs *Ruleset) done(r *run) {
 	runs.Put(r)
 }
 
-func (rs *Ruleset) matches(v *vm.VM, r *rule, ev *Event) (bool, *RuleError) {
+func (rs *Ruleset) matches(v *vm.VM, r *rule, ev *exprEnv) (bool, *RuleError) {
 	if r.when == nil {
 		return true, nil
 	}
@@ -232,8 +233,8 @@ func (rs *Ruleset) matches(v *vm.VM, r *rule, ev *Event) (bool, *RuleError) {
 
 // messages resolves a matched rule's recipients, mentions and template and
 // renders one message per recipient. rt, when not nil, records the steps.
-func (rs *Ruleset) messages(run *run, r *rule, ev *Event, data map[string]any, rt *RuleTrace) ([]Message, *RuleError) {
-	fail := func(stage string, err error) ([]Message, *RuleError) {
+func (rs *Ruleset) messages(run *run, r *rule, ev *exprEnv, data map[string]any, rt *RuleTrace) ([]event.Message, *RuleError) {
+	fail := func(stage string, err error) ([]event.Message, *RuleError) {
 		return nil, &RuleError{Rule: r.Name, Stage: stage, Err: err}
 	}
 	v := run.vm
@@ -282,7 +283,7 @@ func (rs *Ruleset) messages(run *run, r *rule, ev *Event, data map[string]any, r
 	} else {
 		datas = []map[string]any{capAlerts(data, ev.Alerts, maxAlerts)}
 	}
-	var out []Message
+	var out []event.Message
 	ends := make([]int, 0, len(datas)) // where each alert's messages end in out
 	shown := len(datas)
 	for i, d := range datas {
@@ -327,7 +328,7 @@ func (rs *Ruleset) messages(run *run, r *rule, ev *Event, data map[string]any, r
 			notes = append(notes, fmt.Sprintf("split_alerts: %d of %d alerts told in one last message (limits.max_alerts %d, limits.max_messages_per_webhook %d)", more, len(ev.Alerts), maxAlerts, rs.cfg.Limits.MaxMessages))
 			text := rs.moreAlerts(more, ev)
 			for _, wxid := range to {
-				out = append(out, Message{Rule: r.Name, To: wxid, Text: text})
+				out = append(out, event.Message{Rule: r.Name, To: wxid, Text: text})
 			}
 		default:
 			notes = append(notes, fmt.Sprintf("split_alerts: %d alerts not sent: over limits.max_messages_per_webhook (%d)", more, rs.cfg.Limits.MaxMessages))
@@ -347,7 +348,7 @@ func endBefore(ends []int, k int) int {
 
 // moreAlerts is the last message of a split notification with alerts
 // left over.
-func (rs *Ruleset) moreAlerts(n int, ev *Event) string {
+func (rs *Ruleset) moreAlerts(n int, ev *exprEnv) string {
 	var text string
 	if rs.cfg.Language == "en" {
 		text = fmt.Sprintf("… and %d more alerts", n)
@@ -357,7 +358,7 @@ func (rs *Ruleset) moreAlerts(n int, ev *Event) string {
 	} else {
 		text = fmt.Sprintf("…另有 %d 条告警", n)
 	}
-	if link := EventLink(ev); link != "" {
+	if link := EventLink(&ev.Event); link != "" {
 		text += "\n" + link
 	}
 	return text
@@ -380,12 +381,12 @@ func capAlerts(data map[string]any, alerts []any, max int) map[string]any {
 
 // compose builds the messages for one recipient: mentions only in groups,
 // long text split into parts.
-func (rs *Ruleset) compose(rule, to, text, xmlOut string, at []mention, ev *Event, notes *[]string) []Message {
+func (rs *Ruleset) compose(rule, to, text, xmlOut string, at []mention, ev *exprEnv, notes *[]string) []event.Message {
 	if xmlOut != "" {
 		if len(at) > 0 {
 			*notes = append(*notes, "mentions are dropped: an app card cannot mention anyone")
 		}
-		return []Message{{Rule: rule, To: to, XML: xmlOut}}
+		return []event.Message{{Rule: rule, To: to, XML: xmlOut}}
 	}
 	var wxids []string
 	if len(at) > 0 {
@@ -396,10 +397,10 @@ func (rs *Ruleset) compose(rule, to, text, xmlOut string, at []mention, ev *Even
 			slog.Warn("mention in a direct chat dropped", "rule", rule, "to", to)
 		}
 	}
-	parts := Split(text, rs.cfg.Limits.TextBytes, rs.cfg.Limits.MaxParts, EventLink(ev))
-	msgs := make([]Message, len(parts))
+	parts := Split(text, rs.cfg.Limits.TextBytes, rs.cfg.Limits.MaxParts, EventLink(&ev.Event))
+	msgs := make([]event.Message, len(parts))
 	for i, p := range parts {
-		msgs[i] = Message{Rule: rule, To: to, Text: p}
+		msgs[i] = event.Message{Rule: rule, To: to, Text: p}
 		if i == 0 {
 			msgs[i].At = wxids
 		}
@@ -456,7 +457,7 @@ func hasMention(text, name string) bool {
 	return false
 }
 
-func (rs *Ruleset) recipients(v *vm.VM, r *rule, ev *Event, notes *[]string) ([]string, error) {
+func (rs *Ruleset) recipients(v *vm.VM, r *rule, ev *exprEnv, notes *[]string) ([]string, error) {
 	names := r.To
 	static := len(names) // names from the config; the rest came from to_expr
 	if r.toExpr != nil {
@@ -489,7 +490,7 @@ func (rs *Ruleset) recipients(v *vm.VM, r *rule, ev *Event, notes *[]string) ([]
 	return ids, nil
 }
 
-func (rs *Ruleset) mentions(v *vm.VM, r *rule, ev *Event, notes *[]string) ([]mention, error) {
+func (rs *Ruleset) mentions(v *vm.VM, r *rule, ev *exprEnv, notes *[]string) ([]mention, error) {
 	names := r.At
 	static := len(names) // names from the config; the rest came from at_expr
 	if r.atExpr != nil {
@@ -542,7 +543,7 @@ func (rs *Ruleset) mentions(v *vm.VM, r *rule, ev *Event, notes *[]string) ([]me
 	return at, nil
 }
 
-func (rs *Ruleset) template(v *vm.VM, r *rule, ev *Event) (*tmpl, error) {
+func (rs *Ruleset) template(v *vm.VM, r *rule, ev *exprEnv) (*tmpl, error) {
 	if r.tmpl != nil {
 		return r.tmpl, nil
 	}
@@ -557,7 +558,7 @@ func (rs *Ruleset) template(v *vm.VM, r *rule, ev *Event) (*tmpl, error) {
 		}
 		return nil, fmt.Errorf("template_expr gave %q, which is not a template", name)
 	}
-	return rs.templates[defaultTemplate(ev, rs.templates)], nil
+	return rs.templates[defaultTemplate(&ev.Event, rs.templates)], nil
 }
 
 // toStrings accepts what to_expr and at_expr may give: a string or a list.

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // routeBase is the start of the routing tests' configs.
@@ -48,13 +49,13 @@ func parseAppMsg(t *testing.T, s string) appMsg {
 	return m
 }
 
-func genericEvent(payload map[string]any) *rules.Event {
+func genericEvent(payload map[string]any) *event.Event {
 	return namedEvent("deploy", payload)
 }
 
 // namedEvent is a generic event with the X-Event header event.
-func namedEvent(event string, payload map[string]any) *rules.Event {
-	return &rules.Event{Source: "hook", Type: "generic", Event: event, ID: "g-1", Payload: payload}
+func namedEvent(name string, payload map[string]any) *event.Event {
+	return &event.Event{Source: "hook", Type: "generic", Event: name, ID: "g-1", Payload: payload}
 }
 
 // TestRouteMatching routes the Alertmanager fixture through rule lists.
@@ -448,10 +449,10 @@ rules:
 	}
 	ev := genericEvent(map[string]any{"lines": lines, "url": "https://example.com/full"})
 
-	groupParts := func(t *testing.T, res *rules.Result) []rules.Message {
+	groupParts := func(t *testing.T, res *rules.Result) []event.Message {
 		t.Helper()
 		require.Empty(t, res.Errors)
-		var group []rules.Message
+		var group []event.Message
 		for _, m := range res.Messages {
 			assert.LessOrEqual(t, len(m.Text), 200)
 			assert.True(t, utf8.ValidString(m.Text))
@@ -515,7 +516,7 @@ func TestLinkCardXML(t *testing.T) {
 // shared by every request (run with -race).
 func TestRouteConcurrent(t *testing.T) {
 	rs := loadExample(t)
-	evs := []*rules.Event{
+	evs := []*event.Event{
 		firingEvent(t),
 		githubEvent("github", "pull_request", fixture(t, "github/pull_request.opened.json")),
 		githubEvent("github", "push", fixture(t, "github/push.json")),
@@ -552,6 +553,6 @@ rules:
   - {name: tz, when: 'now().Location().String() == "Asia/Shanghai"', to: [wxid_a]}
 `), "rules.yaml", func(string) string { return "" })
 	require.NoError(t, probs.Err())
-	res := rs.Route(&rules.Event{Source: "am", Type: "alertmanager", Event: "alert"})
+	res := rs.Route(&event.Event{Source: "am", Type: "alertmanager", Event: "alert"})
 	assert.Equal(t, []string{"offset", "tz"}, res.Matched, "errors: %v", res.Errors)
 }

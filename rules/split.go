@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // partMarkRoom is the bytes kept free in each part for its "(1/3) " mark,
@@ -110,7 +112,7 @@ func cutAtRune(s string, n int) string {
 
 // EventLink is the page where an event can be read in full: the PR, issue,
 // release or run on GitHub, Alertmanager's UI, or a generic payload's url.
-func EventLink(ev *Event) string {
+func EventLink(ev *event.Event) string {
 	p := ev.Payload
 	switch ev.Type {
 	case "alertmanager":

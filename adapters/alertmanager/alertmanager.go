@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters"
-	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // Config is an Alertmanager source's settings. With both credentials set,
@@ -57,7 +57,7 @@ func EventLabel(name string) string {
 }
 
 // Receive authenticates r, then decodes it.
-func (a *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
+func (a *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 	if err := a.authenticate(r.Header("authorization")); err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func (a *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
 			return nil, adapters.Errorf(adapters.Malformed, "alerts[%d] is not an object", i)
 		}
 	}
-	ev := &rules.Event{
+	ev := &event.Event{
 		Source:      r.Source,
 		Type:        "alertmanager",
 		Event:       "alert",

@@ -9,7 +9,7 @@ import (
 
 	"github.com/gewe-bridge/gewe-bridge/adapters"
 	"github.com/gewe-bridge/gewe-bridge/adapters/standardwebhooks"
-	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // EventLabel is the metric label for a generic event name: a generic
@@ -65,22 +65,22 @@ func New(cfg Config) *Receiver {
 var _ adapters.Receiver = (*Receiver)(nil)
 
 // Receive authenticates r, then decodes it.
-func (g *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
+func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 	if err := g.authenticate(r); err != nil {
 		return nil, err
 	}
-	event := strings.TrimSpace(r.Header("x-event"))
-	if err := adapters.EventName("X-Event", event); err != nil {
+	name := strings.TrimSpace(r.Header("x-event"))
+	if err := adapters.EventName("X-Event", name); err != nil {
 		return nil, err
 	}
 	payload, err := adapters.DecodeJSONBody(r)
 	if err != nil {
 		return nil, err
 	}
-	ev := &rules.Event{
+	ev := &event.Event{
 		Source:  r.Source,
 		Type:    "generic",
-		Event:   event,
+		Event:   name,
 		Payload: payload,
 		Headers: r.Headers,
 		Raw:     r.Body,

@@ -16,7 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters"
-	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // Config is a Gitea or Forgejo source's settings.
@@ -51,7 +51,7 @@ func header(r *adapters.Request, name string) string {
 
 // Receive authenticates r, then decodes it. The signature is checked
 // before anything else is read.
-func (g *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
+func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 	if err := g.verify(r); err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func (g *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
 	}
 
 	delivery := header(r, "delivery")
-	ev := &rules.Event{
+	ev := &event.Event{
 		Source:  r.Source,
 		Type:    "gitea",
 		Event:   name,

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters"
-	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // Config is a GitHub source's settings.
@@ -39,7 +39,7 @@ const (
 // Receive authenticates r, then decodes it. The signature is checked
 // before the body is parsed, so an unauthenticated sender never reaches
 // the decoder.
-func (g *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
+func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 	if err := g.verify(r); err != nil {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func (g *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
 	}
 
 	delivery := strings.TrimSpace(r.Header(deliveryHeader))
-	ev := &rules.Event{
+	ev := &event.Event{
 		Source:  r.Source,
 		Type:    "github",
 		Event:   name,

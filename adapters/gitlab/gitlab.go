@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters"
-	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // Config is a GitLab source's settings.
@@ -59,7 +59,7 @@ var eventNames = map[string]string{
 
 // Receive authenticates r, then decodes it. The token is checked before
 // the body is parsed.
-func (g *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
+func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 	if err := g.authenticate(r.Header(tokenHeader)); err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func (g *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
 	}
 
 	attrs, _ := payload["object_attributes"].(map[string]any)
-	ev := &rules.Event{
+	ev := &event.Event{
 		Source:  r.Source,
 		Type:    "gitlab",
 		Event:   name,
@@ -109,7 +109,7 @@ func (g *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
 
 // refs fills Ref, Branch and Tag, and Status for CI events. Pushes carry
 // full refs; pipelines and jobs a bare one and a tag flag; releases a tag.
-func (g *Receiver) refs(ev *rules.Event, payload, attrs map[string]any) {
+func (g *Receiver) refs(ev *event.Event, payload, attrs map[string]any) {
 	switch ev.Event {
 	case "push", "tag_push":
 		ev.Ref = str(payload, "ref")

@@ -17,7 +17,7 @@ import (
 	"strings"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters"
-	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // Config is a Grafana source's settings. With both credentials set,
@@ -54,7 +54,7 @@ var _ adapters.Receiver = (*Receiver)(nil)
 // Receive authenticates r, then decodes it. Unknown fields are ignored,
 // absent newer ones tolerated; the version is not checked, since Grafana
 // has sent "1" since unified alerting and promises nothing about it.
-func (g *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
+func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 	if err := g.authenticate(r.Header("authorization")); err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (g *Receiver) Receive(r *adapters.Request) (*rules.Event, error) {
 			return nil, adapters.Errorf(adapters.Malformed, "alerts[%d] is not an object", i)
 		}
 	}
-	ev := &rules.Event{
+	ev := &event.Event{
 		Source:      r.Source,
 		Type:        "grafana",
 		Event:       "alert",

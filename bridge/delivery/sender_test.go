@@ -16,6 +16,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -84,13 +85,13 @@ func startSender(t *testing.T, cfg *rules.Config, client *fakeClient, texts ...s
 	accepted := time.Now().Add(-time.Second)
 	for i, text := range texts {
 		to := "1@chatroom"
-		msg := rules.Message{Rule: "r", To: to, Text: text}
+		msg := event.Message{Rule: "r", To: to, Text: text}
 		if strings.HasPrefix(text, "<appmsg") {
-			msg = rules.Message{Rule: "r", To: to, XML: text}
+			msg = event.Message{Rule: "r", To: to, XML: text}
 		}
 		require.NoError(t, store.Accept(context.Background(), &outbox.Accepted{
 			EventID: fmt.Sprint("ev", i), Source: "am", ReceivedAt: accepted, Account: "wx_a",
-			Messages: []rules.Message{msg},
+			Messages: []event.Message{msg},
 		}, time.Time{}))
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -207,7 +208,7 @@ func TestSenderDoesNotBlockOnOneRecipient(t *testing.T) {
 	for i, to := range []string{"1@chatroom", "1@chatroom", "wxid_person"} {
 		require.NoError(t, store.Accept(context.Background(), &outbox.Accepted{
 			EventID: fmt.Sprint("ev", i), Source: "am", ReceivedAt: time.Now(), Account: "wx_a",
-			Messages: []rules.Message{{Rule: "r", To: to, Text: fmt.Sprint("m", i)}},
+			Messages: []event.Message{{Rule: "r", To: to, Text: fmt.Sprint("m", i)}},
 		}, time.Time{}))
 	}
 	client := &fakeClient{}
@@ -258,12 +259,12 @@ func runSender(t *testing.T, cfg *rules.Config, outbox outbox.Queue, client *fak
 
 func acceptOne(t *testing.T, store *sqlite.Store, to, text string, created time.Time) {
 	t.Helper()
-	msg := rules.Message{Rule: "r", To: to, Text: text}
+	msg := event.Message{Rule: "r", To: to, Text: text}
 	if strings.HasPrefix(text, "<appmsg") {
-		msg = rules.Message{Rule: "r", To: to, XML: text}
+		msg = event.Message{Rule: "r", To: to, XML: text}
 	}
 	require.NoError(t, store.Accept(context.Background(), &outbox.Accepted{
-		EventID: text, Source: "am", ReceivedAt: created, Account: "wx_a", Messages: []rules.Message{msg},
+		EventID: text, Source: "am", ReceivedAt: created, Account: "wx_a", Messages: []event.Message{msg},
 	}, time.Time{}))
 }
 

@@ -10,7 +10,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // ErrDuplicate is returned by Outbox.Accept when the event's de-duplication
@@ -44,7 +44,7 @@ type Accepted struct {
 	Raw        []byte // the request body
 	ReceivedAt time.Time
 	Account    string // the GeWe account (app id) that sends the messages
-	Messages   []rules.Message
+	Messages   []event.Message
 }
 
 // Queued is a message in the outbox.
@@ -53,7 +53,7 @@ type Queued struct {
 	EventID   string        `json:"event_id"`
 	Source    string        `json:"source"`
 	Account   string        `json:"account"`
-	Message   rules.Message `json:"message"`
+	Message   event.Message `json:"message"`
 	State     string        `json:"state"`
 	Attempts  int           `json:"attempts"`
 	CreatedAt time.Time     `json:"created_at"`

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
-	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // BenchmarkAccept measures the durable ingest path alone: many webhooks at
@@ -47,7 +47,7 @@ func BenchmarkAccept(b *testing.B) {
 				EventID: fmt.Sprint("delivery-", n), Source: "alertmanager", EventName: "firing",
 				DedupKey: fmt.Sprint("alertmanager/", n), Raw: raw, ReceivedAt: time.Now(),
 				Account: "wx_app_1",
-				Messages: []rules.Message{{Rule: "ops", To: "12345@chatroom",
+				Messages: []event.Message{{Rule: "ops", To: "12345@chatroom",
 					Text: benchText}},
 			}
 			if err := s.Accept(ctx, a, a.ReceivedAt.Add(-10*time.Minute)); err != nil {

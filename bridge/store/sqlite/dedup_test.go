@@ -21,15 +21,15 @@ func TestDedupHashCollisionIsNotADuplicate(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, Options{})
 	window := 10 * time.Minute
-	require.NoError(t, s.Accept(ctx, event("1", "key-a", t0, "wxid_a"), t0.Add(-window)))
+	require.NoError(t, s.Accept(ctx, accepted("1", "key-a", t0, "wxid_a"), t0.Add(-window)))
 	<-s.dedup.loaded
 	s.dedup.mu.Lock()
 	s.dedup.cur.keys[s.dedup.hash("key-b")] = s.dedup.cur.keys[s.dedup.hash("key-a")] // key-b now "collides"
 	s.dedup.mu.Unlock()
 
 	at := t0.Add(time.Second)
-	require.NoError(t, s.Accept(ctx, event("2", "key-b", at, "wxid_a"), at.Add(-window)))
-	assert.ErrorIs(t, s.Accept(ctx, event("3", "key-b", at, "wxid_a"), at.Add(-window)), outbox.ErrDuplicate)
+	require.NoError(t, s.Accept(ctx, accepted("2", "key-b", at, "wxid_a"), at.Add(-window)))
+	assert.ErrorIs(t, s.Accept(ctx, accepted("3", "key-b", at, "wxid_a"), at.Add(-window)), outbox.ErrDuplicate)
 }
 
 // Keys are kept for the window and dropped a generation at a time: a storm
@@ -39,7 +39,7 @@ func TestDedupForgetsKeysPastTheWindow(t *testing.T) {
 	s := openStore(t, Options{})
 	window := time.Minute
 	accept := func(key string, at time.Time) error {
-		return s.Accept(ctx, event(key, key, at, "wxid_a"), at.Add(-window))
+		return s.Accept(ctx, accepted(key, key, at, "wxid_a"), at.Add(-window))
 	}
 	for i := range 100 {
 		require.NoError(t, accept(fmt.Sprint("storm-", i), t0))
@@ -83,8 +83,8 @@ func TestMigrateFromDedupTable(t *testing.T) {
 	var version int
 	require.NoError(t, s.rdb.QueryRow("PRAGMA user_version").Scan(&version))
 	assert.Equal(t, len(migrations), version)
-	assert.ErrorIs(t, s.Accept(ctx, event("again", "k", now, "wxid_a"), now.Add(-10*time.Minute)), outbox.ErrDuplicate)
-	require.NoError(t, s.Accept(ctx, event("new", "k2", now, "wxid_a"), now.Add(-10*time.Minute)))
+	assert.ErrorIs(t, s.Accept(ctx, accepted("again", "k", now, "wxid_a"), now.Add(-10*time.Minute)), outbox.ErrDuplicate)
+	require.NoError(t, s.Accept(ctx, accepted("new", "k2", now, "wxid_a"), now.Add(-10*time.Minute)))
 }
 
 // Keys that left memory are read back from the events when a window
@@ -95,7 +95,7 @@ func TestDedupReadsBackWhatMemoryDropped(t *testing.T) {
 	ctx := context.Background()
 	const w = 10 * time.Minute
 	accept := func(s *Store, key string, at time.Time, window time.Duration) error {
-		return s.Accept(ctx, event(key, key, at, "wxid_a"), at.Add(-window))
+		return s.Accept(ctx, accepted(key, key, at, "wxid_a"), at.Add(-window))
 	}
 	t.Run("window made longer", func(t *testing.T) {
 		s := openStore(t, Options{})
@@ -126,7 +126,7 @@ func TestDedupReadsBackWhatMemoryDropped(t *testing.T) {
 		s := openStore(t, Options{})
 		require.NoError(t, accept(s, "a", t0, w))
 		// K reaches the disk, but its Accept heard the commit fail.
-		a := event("K", "K", t0.Add(time.Second), "wxid_a")
+		a := accepted("K", "K", t0.Add(time.Second), "wxid_a")
 		r, _, err := s.dedup.reserve(ctx, "K", a.ReceivedAt.UnixNano(), a.ReceivedAt.Add(-w).UnixNano())
 		require.NoError(t, err)
 		_, err = s.submitAccept(ctx, a, a.ReceivedAt.UnixNano(), nil, []string{""}, []any{"hello", ""})

@@ -8,13 +8,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/klauspost/compress/s2"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/klauspost/compress/s2"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 

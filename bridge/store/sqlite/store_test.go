@@ -19,6 +19,7 @@ import (
 
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 const account = "wx_app_1"
@@ -35,13 +36,13 @@ func openStore(t testing.TB, opts Options) *Store {
 	return s
 }
 
-func event(id, key string, at time.Time, to ...string) *outbox.Accepted {
+func accepted(id, key string, at time.Time, to ...string) *outbox.Accepted {
 	a := &outbox.Accepted{
 		EventID: id, Source: "alertmanager", EventName: "firing", DedupKey: key,
 		Raw: []byte(`{"id":"` + id + `"}`), ReceivedAt: at, Account: account,
 	}
 	for _, r := range to {
-		a.Messages = append(a.Messages, rules.Message{Rule: "ops", To: r, Text: "hello " + r})
+		a.Messages = append(a.Messages, event.Message{Rule: "ops", To: r, Text: "hello " + r})
 	}
 	return a
 }
@@ -58,9 +59,9 @@ func TestAcceptDueSent(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, Options{})
 
-	a := event("d1", "", t0, "room1@chatroom")
+	a := accepted("d1", "", t0, "room1@chatroom")
 	a.Messages[0].At = []string{"wxid_a", "notify@all"}
-	a.Messages = append(a.Messages, rules.Message{Rule: "card", To: "wxid_b", XML: "<appmsg/>"})
+	a.Messages = append(a.Messages, event.Message{Rule: "card", To: "wxid_b", XML: "<appmsg/>"})
 	require.NoError(t, s.Accept(ctx, a, time.Time{}))
 
 	_, ok, err := s.NextDue(ctx, "other")
@@ -113,7 +114,7 @@ func TestAcceptDueSent(t *testing.T) {
 func TestRetryReschedules(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, Options{})
-	require.NoError(t, s.Accept(ctx, event("r1", "", t0, "wxid_a", "wxid_b"), time.Time{}))
+	require.NoError(t, s.Accept(ctx, accepted("r1", "", t0, "wxid_a", "wxid_b"), time.Time{}))
 	due, err := s.Due(ctx, account, t0, 10)
 	require.NoError(t, err)
 	require.Len(t, due, 2)
@@ -152,7 +153,7 @@ func TestRetryReschedules(t *testing.T) {
 func TestDeadAndRequeue(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, Options{})
-	require.NoError(t, s.Accept(ctx, event("x1", "", t0, "wxid_a"), time.Time{}))
+	require.NoError(t, s.Accept(ctx, accepted("x1", "", t0, "wxid_a"), time.Time{}))
 	due, err := s.Due(ctx, account, t0, 10)
 	require.NoError(t, err)
 	id := due[0].ID
@@ -207,8 +208,8 @@ func TestDedup(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			s := openStore(t, Options{})
-			require.NoError(t, s.Accept(ctx, event("1", tt.firstKey, t0, "wxid_a"), t0.Add(-window)))
-			err := s.Accept(ctx, event("2", tt.secondKey, tt.secondAt, "wxid_a"), tt.secondAt.Add(-window))
+			require.NoError(t, s.Accept(ctx, accepted("1", tt.firstKey, t0, "wxid_a"), t0.Add(-window)))
+			err := s.Accept(ctx, accepted("2", tt.secondKey, tt.secondAt, "wxid_a"), tt.secondAt.Add(-window))
 			if tt.wantSecond != nil {
 				assert.ErrorIs(t, err, tt.wantSecond)
 			} else {
@@ -235,7 +236,7 @@ func TestDedupConcurrentSameKey(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				errs[i] = s.Accept(ctx, event(fmt.Sprint(i), key, t0, "wxid_a"), t0.Add(-time.Hour))
+				errs[i] = s.Accept(ctx, accepted(fmt.Sprint(i), key, t0, "wxid_a"), t0.Add(-time.Hour))
 			})
 		}
 		wg.Wait()
@@ -277,12 +278,12 @@ func TestGroupCommitBatches(t *testing.T) {
 	const n = 200
 	var wg sync.WaitGroup
 	errs := make([]error, n)
-	wg.Go(func() { errs[0] = s.Accept(ctx, event("0", "", t0, "wxid_a"), time.Time{}) })
+	wg.Go(func() { errs[0] = s.Accept(ctx, accepted("0", "", t0, "wxid_a"), time.Time{}) })
 	<-held
 	// While the first commit is held, the others queue up and must all go
 	// into the next transaction.
 	for i := 1; i < n; i++ {
-		wg.Go(func() { errs[i] = s.Accept(ctx, event(fmt.Sprint(i), "", t0, "wxid_a"), time.Time{}) })
+		wg.Go(func() { errs[i] = s.Accept(ctx, accepted(fmt.Sprint(i), "", t0, "wxid_a"), time.Time{}) })
 	}
 	require.Eventually(t, func() bool { return len(s.w.reqs) == n-1 }, 5*time.Second, time.Millisecond)
 	close(release)
@@ -307,7 +308,7 @@ func TestGroupCommitUnderLoad(t *testing.T) {
 	const n = 200
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { assert.NoError(t, s.Accept(ctx, event(fmt.Sprint(i), "", t0, "wxid_a"), time.Time{})) })
+		wg.Go(func() { assert.NoError(t, s.Accept(ctx, accepted(fmt.Sprint(i), "", t0, "wxid_a"), time.Time{})) })
 	}
 	wg.Wait()
 	st := s.Stats()
@@ -333,10 +334,12 @@ func TestFailedCommitFailsTheWholeBatch(t *testing.T) {
 	const n = 50
 	var wg sync.WaitGroup
 	errs := make([]error, n)
-	wg.Go(func() { errs[0] = s.Accept(ctx, event("0", "k0", t0, "wxid_a"), time.Time{}) })
+	wg.Go(func() { errs[0] = s.Accept(ctx, accepted("0", "k0", t0, "wxid_a"), time.Time{}) })
 	<-held
 	for i := 1; i < n; i++ {
-		wg.Go(func() { errs[i] = s.Accept(ctx, event(fmt.Sprint(i), fmt.Sprint("k", i), t0, "wxid_a"), time.Time{}) })
+		wg.Go(func() {
+			errs[i] = s.Accept(ctx, accepted(fmt.Sprint(i), fmt.Sprint("k", i), t0, "wxid_a"), time.Time{})
+		})
 	}
 	require.Eventually(t, func() bool { return len(s.w.reqs) == n-1 }, 5*time.Second, time.Millisecond)
 	close(release)
@@ -354,7 +357,7 @@ func TestFailedCommitFailsTheWholeBatch(t *testing.T) {
 	// Nothing was recorded, the de-duplication keys included: a retry of
 	// the webhook goes through.
 	failing.Store(false)
-	require.NoError(t, s.Accept(ctx, event("0", "k0", t0, "wxid_a"), time.Time{}))
+	require.NoError(t, s.Accept(ctx, accepted("0", "k0", t0, "wxid_a"), time.Time{}))
 }
 
 func TestCancelledRequestIsNotApplied(t *testing.T) {
@@ -362,12 +365,12 @@ func TestCancelledRequestIsNotApplied(t *testing.T) {
 	s := openStore(t, Options{beforeCommit: hook})
 
 	done := make(chan error, 1)
-	go func() { done <- s.Accept(context.Background(), event("first", "", t0, "wxid_a"), time.Time{}) }()
+	go func() { done <- s.Accept(context.Background(), accepted("first", "", t0, "wxid_a"), time.Time{}) }()
 	<-held
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancelled := make(chan error, 1)
-	go func() { cancelled <- s.Accept(ctx, event("cancelled", "", t0, "wxid_b"), time.Time{}) }()
+	go func() { cancelled <- s.Accept(ctx, accepted("cancelled", "", t0, "wxid_b"), time.Time{}) }()
 	require.Eventually(t, func() bool { return len(s.w.reqs) == 1 }, 5*time.Second, time.Millisecond)
 	cancel()
 	select {
@@ -380,7 +383,7 @@ func TestCancelledRequestIsNotApplied(t *testing.T) {
 	require.NoError(t, <-done)
 
 	// Already done before the call.
-	assert.ErrorIs(t, s.Accept(ctx, event("late", "", t0, "wxid_c"), time.Time{}), context.Canceled)
+	assert.ErrorIs(t, s.Accept(ctx, accepted("late", "", t0, "wxid_c"), time.Time{}), context.Canceled)
 
 	require.NoError(t, s.Ping(context.Background())) // after the writer passed the cancelled one
 	all, err := s.List(context.Background(), outbox.ListFilter{})
@@ -394,7 +397,7 @@ func TestReopenKeepsPending(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "outbox.db")
 	s, err := Open(path, Options{})
 	require.NoError(t, err)
-	require.NoError(t, s.Accept(ctx, event("e1", "key", t0, "wxid_a", "wxid_b", "wxid_c"), time.Time{}))
+	require.NoError(t, s.Accept(ctx, accepted("e1", "key", t0, "wxid_a", "wxid_b", "wxid_c"), time.Time{}))
 	due, err := s.Due(ctx, account, t0, 10)
 	require.NoError(t, err)
 	require.NoError(t, s.Sent(ctx, ids(due)[:1], t0))
@@ -402,7 +405,7 @@ func TestReopenKeepsPending(t *testing.T) {
 
 	// Everything after Close is refused.
 	assert.ErrorIs(t, s.Close(), ErrClosed)
-	assert.ErrorIs(t, s.Accept(ctx, event("e2", "", t0, "wxid_a"), time.Time{}), ErrClosed)
+	assert.ErrorIs(t, s.Accept(ctx, accepted("e2", "", t0, "wxid_a"), time.Time{}), ErrClosed)
 	assert.ErrorIs(t, s.Ping(ctx), ErrClosed)
 	_, err = s.Due(ctx, account, t0, 10)
 	assert.ErrorIs(t, err, ErrClosed)
@@ -419,7 +422,7 @@ func TestReopenKeepsPending(t *testing.T) {
 	again, err := s.Due(ctx, account, t0, 10)
 	require.NoError(t, err)
 	assert.Equal(t, ids(due)[1:], ids(again))
-	assert.ErrorIs(t, s.Accept(ctx, event("e1", "key", t0, "wxid_a"), t0.Add(-time.Minute)), outbox.ErrDuplicate,
+	assert.ErrorIs(t, s.Accept(ctx, accepted("e1", "key", t0, "wxid_a"), t0.Add(-time.Minute)), outbox.ErrDuplicate,
 		"de-duplication keys survive a restart")
 }
 
@@ -429,12 +432,12 @@ func TestPrune(t *testing.T) {
 	old, recent := t0.Add(-48*time.Hour), t0.Add(-time.Hour)
 	before := t0.Add(-24 * time.Hour)
 
-	require.NoError(t, s.Accept(ctx, event("old-sent", "k-old", old, "a", "b", "c", "d", "e"), time.Time{}))
-	require.NoError(t, s.Accept(ctx, event("old-dead", "", old, "f"), time.Time{}))
-	require.NoError(t, s.Accept(ctx, event("old-pending", "", old, "g"), time.Time{}))
-	require.NoError(t, s.Accept(ctx, event("old-sent-late", "", old, "h"), time.Time{}))
-	require.NoError(t, s.Accept(ctx, event("recent-sent", "k-recent", recent, "i"), time.Time{}))
-	require.NoError(t, s.Accept(ctx, event("no-messages", "", old), time.Time{}))
+	require.NoError(t, s.Accept(ctx, accepted("old-sent", "k-old", old, "a", "b", "c", "d", "e"), time.Time{}))
+	require.NoError(t, s.Accept(ctx, accepted("old-dead", "", old, "f"), time.Time{}))
+	require.NoError(t, s.Accept(ctx, accepted("old-pending", "", old, "g"), time.Time{}))
+	require.NoError(t, s.Accept(ctx, accepted("old-sent-late", "", old, "h"), time.Time{}))
+	require.NoError(t, s.Accept(ctx, accepted("recent-sent", "k-recent", recent, "i"), time.Time{}))
+	require.NoError(t, s.Accept(ctx, accepted("no-messages", "", old), time.Time{}))
 	all, err := s.List(ctx, outbox.ListFilter{})
 	require.NoError(t, err)
 	byEvent := map[string][]int64{}
@@ -467,7 +470,7 @@ func TestPrune(t *testing.T) {
 	assert.Equal(t, 3, count(`SELECT count(*) FROM events`), "events without messages are gone")
 	assert.Equal(t, 0, count(`SELECT count(*) FROM attempts`))
 	// The old key is gone: the same delivery is accepted again.
-	require.NoError(t, s.Accept(ctx, event("old-sent", "k-old", t0, "a"), time.Time{}))
+	require.NoError(t, s.Accept(ctx, accepted("old-sent", "k-old", t0, "a"), time.Time{}))
 
 	n, err = s.Prune(ctx, before)
 	require.NoError(t, err)
@@ -478,7 +481,7 @@ func TestListPages(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, Options{})
 	for i := range 7 {
-		require.NoError(t, s.Accept(ctx, event(fmt.Sprint(i), "", t0, "wxid_a"), time.Time{}))
+		require.NoError(t, s.Accept(ctx, accepted(fmt.Sprint(i), "", t0, "wxid_a"), time.Time{}))
 	}
 	all, err := s.List(ctx, outbox.ListFilter{})
 	require.NoError(t, err)
@@ -547,7 +550,7 @@ func TestCloseWhileAccepting(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { errs[i] = s.Accept(ctx, event(fmt.Sprint(i), "", t0, "wxid_a"), time.Time{}) })
+		wg.Go(func() { errs[i] = s.Accept(ctx, accepted(fmt.Sprint(i), "", t0, "wxid_a"), time.Time{}) })
 	}
 	time.Sleep(2 * time.Millisecond)
 	require.NoError(t, s.Close())
@@ -612,7 +615,7 @@ func TestFailedRequest(t *testing.T) {
 				})
 			})
 			require.Eventually(t, func() bool { return len(s.w.reqs) == 1 }, 5*time.Second, time.Millisecond)
-			wg.Go(func() { other = s.Accept(ctx, event("whole", "key", t0, "wxid_a"), time.Time{}) })
+			wg.Go(func() { other = s.Accept(ctx, accepted("whole", "key", t0, "wxid_a"), time.Time{}) })
 			require.Eventually(t, func() bool { return len(s.w.reqs) == 2 }, 5*time.Second, time.Millisecond)
 			close(release)
 			wg.Wait()
@@ -628,7 +631,7 @@ func TestFailedRequest(t *testing.T) {
 			if !tt.isolated {
 				// The key of the event that was not committed is free:
 				// its sender's retry is accepted.
-				require.NoError(t, s.Accept(ctx, event("whole", "key", t0, "wxid_a"), time.Time{}))
+				require.NoError(t, s.Accept(ctx, accepted("whole", "key", t0, "wxid_a"), time.Time{}))
 			}
 		})
 	}
@@ -657,8 +660,8 @@ func TestMessageBodiesRoundTrip(t *testing.T) {
 	s := openStore(t, Options{})
 	long := strings.Repeat("🔥 磁盘将满 http://prometheus:9090/graph?g0.expr=%28node%29\n", 20)
 	card := rules.LinkCardXML("标题 <&>", long, "https://example.com/?a=1&b=2", "")
-	a := event("long", "", t0)
-	a.Messages = []rules.Message{
+	a := accepted("long", "", t0)
+	a.Messages = []event.Message{
 		{Rule: "ops", To: "1@chatroom", Text: long, At: []string{"wxid_a"}},
 		{Rule: "ops", To: "1@chatroom", XML: card},
 		{Rule: "ops", To: "1@chatroom", Text: "short"},
@@ -704,7 +707,7 @@ func TestDryRunState(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, Options{})
 	old := t0.Add(-48 * time.Hour)
-	require.NoError(t, s.Accept(ctx, event("ev", "", old, "a", "b", "c", "d"), time.Time{}))
+	require.NoError(t, s.Accept(ctx, accepted("ev", "", old, "a", "b", "c", "d"), time.Time{}))
 	all, err := s.List(ctx, outbox.ListFilter{})
 	require.NoError(t, err)
 	id := ids(all) // newest first
@@ -743,7 +746,7 @@ func TestMigrateToDryRunState(t *testing.T) {
 	s, err := Open(path, Options{})
 	require.NoError(t, err)
 	old := t0.Add(-48 * time.Hour)
-	require.NoError(t, s.Accept(ctx, event("ev", "", old, "a", "b"), time.Time{}))
+	require.NoError(t, s.Accept(ctx, accepted("ev", "", old, "a", "b"), time.Time{}))
 	all, err := s.List(ctx, outbox.ListFilter{})
 	require.NoError(t, err)
 	require.NoError(t, s.Sent(ctx, ids(all)[1:], old))
@@ -781,7 +784,7 @@ func TestOpenFindsACorruptPage(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, s.Integrity())
 		for i := range 400 {
-			a := event(fmt.Sprint(i), "", t0, "wxid_a", "wxid_b")
+			a := accepted(fmt.Sprint(i), "", t0, "wxid_a", "wxid_b")
 			a.Raw = []byte(strings.Repeat(fmt.Sprintf(`{"alert":%d}`, i), 100))
 			require.NoError(t, s.Accept(ctx, a, time.Time{}))
 		}

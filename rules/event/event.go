@@ -1,6 +1,13 @@
-package rules
+// Package event is what an inbound adapter makes of a webhook (Event) and
+// what the rules make of an event (Message): the types both sides share,
+// apart from the engine, so that adapters import no rule machinery.
+package event
 
-import "strings"
+import (
+	"maps"
+	"slices"
+	"strings"
+)
 
 // Event is one webhook, normalised by an inbound adapter: what rules
 // (`when`, `*_expr`) and templates see. The expr names are the struct tags;
@@ -39,55 +46,47 @@ type Event struct {
 	DedupKey string `expr:"-"`
 	// Raw is the request body as received, kept for storage and replay.
 	Raw []byte `expr:"-"`
-
-	usage *exprUsage // what the expressions built and walked, in a routing's copy
 }
 
-// Redacted is how a credential header's value reaches rules, templates
-// and traces.
+// Redacted is how a credential header's value reaches rules, templates,
+// traces and answers.
 const Redacted = "[redacted]"
 
+// credentialWords mark a header whose value is a credential.
+var credentialWords = []string{"auth", "token", "secret", "signature", "cookie", "api-key", "apikey", "password"}
+
 // IsCredentialHeader reports whether a header (name in any case) carries a
-// credential: its value never reaches rules, templates or traces.
+// credential: Authorization, X-Hub-Signature-256, X-Gitlab-Token, Cookie,
+// an API key... Its value never reaches a template, a trace, an answer or
+// a log line.
 func IsCredentialHeader(name string) bool {
 	name = strings.ToLower(name)
-	switch name {
-	case "authorization", "proxy-authorization", "cookie", "set-cookie",
-		"x-hub-signature", "x-hub-signature-256", "x-gitlab-token",
-		"x-gitea-signature", "x-gogs-signature", "x-api-key":
-		return true
+	for _, w := range credentialWords {
+		if strings.Contains(name, w) {
+			return true
+		}
 	}
-	return strings.HasPrefix(name, "x-signature") ||
-		strings.Contains(name, "token") || strings.Contains(name, "secret") ||
-		strings.Contains(name, "signature") || strings.Contains(name, "auth") ||
-		strings.Contains(name, "api-key") || strings.Contains(name, "apikey")
+	return false
 }
 
-// redactHeaders returns h with credential values replaced by Redacted: h
-// itself (and false) when it holds none, else a copy.
-func redactHeaders(h map[string]string) (map[string]string, bool) {
+// RedactHeaders returns h with the value of every credential header
+// (IsCredentialHeader, and the extra names given in lower case) replaced
+// by Redacted: h itself when it holds none, else a copy.
+func RedactHeaders(h map[string]string, extra ...string) map[string]string {
 	var out map[string]string
 	for k := range h {
-		if !IsCredentialHeader(k) {
+		if !IsCredentialHeader(k) && !slices.Contains(extra, k) {
 			continue
 		}
 		if out == nil {
-			out = make(map[string]string, len(h))
-			for k, v := range h {
-				out[k] = v
-			}
+			out = maps.Clone(h)
 		}
 		out[k] = Redacted
 	}
 	if out == nil {
-		return h, false
+		return h
 	}
-	return out, true
-}
-
-func redactedHeaders(h map[string]string) map[string]string {
-	h, _ = redactHeaders(h)
-	return h
+	return out
 }
 
 // Vars returns the event as template data: the same names rules use.
@@ -100,7 +99,7 @@ func (e *Event) Vars() map[string]any {
 		"action":       e.Action,
 		"id":           e.ID,
 		"payload":      e.Payload,
-		"headers":      redactedHeaders(e.Headers),
+		"headers":      RedactHeaders(e.Headers),
 		"status":       e.Status,
 		"alerts":       e.Alerts,
 		"labels":       e.Labels,

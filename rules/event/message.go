@@ -1,4 +1,4 @@
-package rules
+package event
 
 // Message is one rendered message for one recipient, ready to be queued.
 type Message struct {

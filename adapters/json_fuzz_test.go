@@ -1,4 +1,4 @@
-package jsonbody
+package adapters
 
 import (
 	"math"
@@ -18,7 +18,7 @@ func FuzzDecodeMatchesExact(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		fast, ferr := Decode(body)
+		fast, ferr := decodeJSON(body)
 		if !utf8.Valid(body) {
 			if ferr == nil {
 				t.Fatalf("invalid UTF-8 accepted: %q", body)
