@@ -27,6 +27,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 )
 
 //go:embed rules.example.yaml
@@ -217,11 +218,11 @@ func (c *cli) logger(w io.Writer) *slog.Logger {
 }
 
 func serveCmd(c *cli, stderr io.Writer) int {
-	config := &c.serve.config
+	file := &c.serve.config
 	log := c.logger(stderr)
 	slog.SetDefault(log)
 	bridge.TuneGC()
-	load := bridge.LoadConfig(*config, defaultConfig, os.Getenv, dryRunOption(c.serve.dryRun)...)
+	load := bridge.LoadConfig(*file, defaultConfig, os.Getenv, dryRunOption(c.serve.dryRun)...)
 	metrics := metrics.New()
 	metrics.SetBuildInfo(version)
 	svc, closeStore, err := open(load, log, metrics)
@@ -233,7 +234,7 @@ func serveCmd(c *cli, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	go reloadOnSignalOrChange(ctx, svc, *config, log)
+	go reloadOnSignalOrChange(ctx, svc, *file, log)
 	cfg := svc.Config()
 	log.Info("gewe-bridge listening", "addr", cfg.Server.Listen, "config", cfg.File, "rules", len(cfg.Rules), "dry_run", cfg.DryRun)
 	if err := svc.Run(ctx); err != nil {
@@ -245,9 +246,9 @@ func serveCmd(c *cli, stderr io.Writer) int {
 }
 
 // dryRunOption is the load option of the --dry-run flag.
-func dryRunOption(dryRun bool) []rules.LoadOption {
+func dryRunOption(dryRun bool) []config.LoadOption {
 	if dryRun {
-		return []rules.LoadOption{rules.ForceDryRun()}
+		return []config.LoadOption{config.ForceDryRun()}
 	}
 	return nil
 }
@@ -305,21 +306,21 @@ func reloadOnSignalOrChange(ctx context.Context, svc *bridge.Service, path strin
 }
 
 func checkCmd(c *cli, stdout, stderr io.Writer) int {
-	config := &c.check.config
-	if *config == "" {
+	file := &c.check.config
+	if *file == "" {
 		fmt.Fprintln(stderr, "check: --config (or a file argument) is required")
 		return 2
 	}
-	rs, probs := rules.LoadFile(*config, os.Getenv, dryRunOption(c.check.dryRun)...)
+	rs, probs := rules.LoadFile(*file, os.Getenv, dryRunOption(c.check.dryRun)...)
 	for _, p := range probs {
 		fmt.Fprintln(stderr, p)
 	}
 	if probs.Err() != nil {
-		fmt.Fprintf(stderr, "%s: %d problem(s)\n", *config, len(probs)-len(probs.Warnings()))
+		fmt.Fprintf(stderr, "%s: %d problem(s)\n", *file, len(probs)-len(probs.Warnings()))
 		return 1
 	}
 	cfg := rs.Config()
-	fmt.Fprintf(stdout, "%s: OK: %d sources, %d rules, %d templates, %d contacts", *config, len(cfg.Sources), len(cfg.Rules), len(cfg.Templates), len(cfg.Contacts))
+	fmt.Fprintf(stdout, "%s: OK: %d sources, %d rules, %d templates, %d contacts", *file, len(cfg.Sources), len(cfg.Rules), len(cfg.Templates), len(cfg.Contacts))
 	if cfg.DryRun {
 		fmt.Fprint(stdout, " (dry-run: messages are logged, never sent)")
 	}
@@ -332,7 +333,7 @@ func checkCmd(c *cli, stdout, stderr io.Writer) int {
 
 // checkOnline asks GeWe whether the config's gewe settings work, one line
 // per setting, and fails when one is wrong.
-func checkOnline(cfg *rules.Config, stdout, stderr io.Writer) int {
+func checkOnline(cfg *config.Config, stdout, stderr io.Writer) int {
 	gc := bridge.GeweConfig(cfg.Gewe)
 	if err := gc.Validate(); err != nil {
 		fmt.Fprintln(stderr, "check --online:", err)
@@ -351,9 +352,9 @@ func checkOnline(cfg *rules.Config, stdout, stderr io.Writer) int {
 
 // testCmd shows what the rules do with one payload, sending nothing.
 func testCmd(c *cli, stdout, stderr io.Writer) int {
-	config, sourceName, event, headers := &c.test.config, &c.test.source, &c.test.event, c.test.headers
+	file, sourceName, event, headers := &c.test.config, &c.test.source, &c.test.event, c.test.headers
 	// test sends nothing: it needs no gewe.token.
-	rs, probs := bridge.LoadConfig(*config, defaultConfig, os.Getenv, rules.ForceDryRun())()
+	rs, probs := bridge.LoadConfig(*file, defaultConfig, os.Getenv, config.ForceDryRun())()
 	if probs.Err() != nil {
 		fmt.Fprintln(stderr, probs.Error())
 		return 1

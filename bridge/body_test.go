@@ -14,6 +14,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/bridge/delivery"
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -44,7 +45,7 @@ func TestBudget(t *testing.T) {
 // is refused unread with 503 and Retry-After, which senders retry, and
 // its room is given back whatever the outcome.
 func TestLargeBodyWithoutRoomAnswers503(t *testing.T) {
-	const config = `
+	const configText = `
 gewe: {token: t, base_url: "http://127.0.0.1:1", app_id: wx_a}
 sources:
   am: {type: alertmanager, bearer_token: tok}
@@ -55,8 +56,8 @@ rules:
 `
 	svc, err := New(Options{Outbox: acceptAll{}, Client: delivery.DryRun{Log: slog.New(slog.DiscardHandler)}, Account: "wx_a",
 		Logger: slog.New(slog.DiscardHandler),
-		Load: func() (*rules.Ruleset, rules.Problems) {
-			return rules.Load([]byte(config), "test.yaml", func(string) string { return "" })
+		Load: func() (*rules.Ruleset, config.Problems) {
+			return rules.Load([]byte(configText), "test.yaml", func(string) string { return "" })
 		}})
 	require.NoError(t, err)
 	svc.bodies = newBudget(1<<20, 20*time.Millisecond)

@@ -14,6 +14,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
@@ -25,7 +26,7 @@ import (
 // answer is 503 and the sender retries.
 const acceptTimeout = 10 * time.Second
 
-func (s *Service) newApp(cfg *rules.Config) *fiber.App {
+func (s *Service) newApp(cfg *config.Config) *fiber.App {
 	app := fiber.New(fiber.Config{
 		// Bodies are streamed: a hook reads its own, at most its source's
 		// limit, after routing and the checks on Content-Length (body.go).

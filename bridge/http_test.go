@@ -28,6 +28,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -62,7 +63,7 @@ func newServiceWith(t *testing.T, change func(*bridge.Options)) (*bridge.Service
 	store, err := sqlite.Open(t.TempDir()+"/outbox.db", sqlite.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
-	load := func() (*rules.Ruleset, rules.Problems) {
+	load := func() (*rules.Ruleset, config.Problems) {
 		return rules.Load([]byte(serviceConfig), "test.yaml", func(string) string { return "" })
 	}
 	opts := bridge.Options{Load: load, Outbox: store, Client: &fakeClient{}, Account: "wx_a",
@@ -439,7 +440,7 @@ func TestAdminTokenCheck(t *testing.T) {
 // TestCredentialsAreRedacted: templates, dry-run answers and traces see
 // no credential header, whatever prints them.
 func TestCredentialsAreRedacted(t *testing.T) {
-	const config = `
+	const configText = `
 gewe: {token: gewe-token, base_url: "http://127.0.0.1:1", app_id: wx_a}
 server: {admin_token: ` + admin + `}
 sources:
@@ -454,8 +455,8 @@ rules:
   - {name: all, to: [ops], template: dump}
 `
 	svc, _ := newServiceWith(t, func(o *bridge.Options) {
-		o.Load = func() (*rules.Ruleset, rules.Problems) {
-			return rules.Load([]byte(config), "test.yaml", func(string) string { return "" })
+		o.Load = func() (*rules.Ruleset, config.Problems) {
+			return rules.Load([]byte(configText), "test.yaml", func(string) string { return "" })
 		}
 	})
 	am := []byte(`{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"A"}}]}`)
@@ -607,7 +608,7 @@ func TestRetryAsksBeforeSendingAgain(t *testing.T) {
 // writing is stopped by the render budget; the webhook gets 503 (the
 // sender retries) and the service goes on answering.
 func TestRenderingThatRunsOutAnswers503(t *testing.T) {
-	const config = `
+	const configText = `
 gewe: {token: gewe-token, base_url: "http://127.0.0.1:1", app_id: wx_a}
 server: {admin_token: ` + admin + `}
 limits: {render_timeout: 200ms}
@@ -624,8 +625,8 @@ rules:
   - {name: other, to: [ops]}
 `
 	svc, store := newServiceWith(t, func(o *bridge.Options) {
-		o.Load = func() (*rules.Ruleset, rules.Problems) {
-			return rules.Load([]byte(config), "test.yaml", func(string) string { return "" })
+		o.Load = func() (*rules.Ruleset, config.Problems) {
+			return rules.Load([]byte(configText), "test.yaml", func(string) string { return "" })
 		}
 	})
 	many := make([]string, 200)

@@ -13,6 +13,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/bridge"
 	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/gewe-bridge/gewe-bridge/test/fixtures"
 )
 
@@ -34,7 +35,7 @@ func BenchmarkIngest(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	load := func() (*rules.Ruleset, rules.Problems) {
+	load := func() (*rules.Ruleset, config.Problems) {
 		return rules.Load([]byte(cfg.String()), "bench.yaml", func(string) string { return "" })
 	}
 	svc, err := bridge.New(bridge.Options{Load: load, Outbox: store, Client: &fakeClient{}, Account: "wx_a",

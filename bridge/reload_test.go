@@ -16,6 +16,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -28,7 +29,7 @@ type reloadable struct {
 
 func (r *reloadable) set(s string) { r.mu.Lock(); r.src = s; r.mu.Unlock() }
 
-func (r *reloadable) load() (*rules.Ruleset, rules.Problems) {
+func (r *reloadable) load() (*rules.Ruleset, config.Problems) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return rules.Load([]byte(r.src), "test.yaml", func(string) string { return "" })

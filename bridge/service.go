@@ -20,11 +20,12 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/gofiber/fiber/v2"
 )
 
 // Loader loads the config: from a file, or the embedded default.
-type Loader func() (*rules.Ruleset, rules.Problems)
+type Loader func() (*rules.Ruleset, config.Problems)
 
 // Options are what the service needs from its caller.
 type Options struct {
@@ -80,7 +81,7 @@ func New(opts Options) (*Service, error) {
 	s := &Service{opts: opts, log: opts.Logger, bodies: newBudget(bodyBudget, bodyWait)}
 	rs := opts.Initial
 	if rs == nil {
-		var probs rules.Problems
+		var probs config.Problems
 		rs, probs = opts.Load()
 		for _, p := range probs.Warnings() {
 			s.log.Warn(p.String())
@@ -156,7 +157,7 @@ func (s *Service) Reload() error {
 
 // restartNeeded: settings the running service read once changed. (Deep
 // equality: Delivery holds pointers, whose addresses differ on every load.)
-func restartNeeded(a, b *rules.Config) bool {
+func restartNeeded(a, b *config.Config) bool {
 	return !reflect.DeepEqual(a.Gewe, b.Gewe) || !reflect.DeepEqual(a.Server, b.Server) ||
 		!reflect.DeepEqual(a.Storage, b.Storage) || !reflect.DeepEqual(a.Delivery, b.Delivery)
 }
@@ -234,4 +235,4 @@ func (s *Service) prune(ctx context.Context, retention time.Duration) {
 func releaseLoadGarbage() { debug.FreeOSMemory() }
 
 // Config is the running config.
-func (s *Service) Config() *rules.Config { return s.state.Load().rules.Config() }
+func (s *Service) Config() *config.Config { return s.state.Load().rules.Config() }

@@ -11,7 +11,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/adapters/github"
 	"github.com/gewe-bridge/gewe-bridge/adapters/gitlab"
 	"github.com/gewe-bridge/gewe-bridge/adapters/grafana"
-	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 )
 
 // Source is one configured source: the inbound adapter of its type and
@@ -48,7 +48,7 @@ const (
 )
 
 // NewSource builds the source sc of the config.
-func NewSource(name string, sc rules.Source, limits rules.LimitsConfig, creds Credentials) *Source {
+func NewSource(name string, sc config.Source, limits config.LimitsConfig, creds Credentials) *Source {
 	if !creds {
 		sc.Secret, sc.BearerToken, sc.BasicAuth = "", "", nil
 	}
@@ -109,6 +109,6 @@ func gitlabLabel(name string) string {
 
 // GeweConfig is the GeWe client's config from the file's gewe section:
 // the one place that maps one to the other.
-func GeweConfig(c rules.GeweConfig) gewe.Config {
+func GeweConfig(c config.GeweConfig) gewe.Config {
 	return gewe.Config{BaseURL: c.BaseURL, Token: string(c.Token), AppID: c.AppID, API: c.API, Timeout: c.Timeout.D()}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 )
 
 var benchRulesets sync.Map // number of rules -> *rules.Ruleset
@@ -28,7 +29,7 @@ func benchRuleset(b *testing.B, n int) *rules.Ruleset {
 		}
 		fmt.Fprintf(&cfg, "  - {name: r%d, when: 'source == \"x\" && labels.team == \"%s\"', to: [\"%d@chatroom\"], template: t}\n", i, team, i)
 	}
-	rs, probs := rules.Load([]byte(cfg.String()), "bench.yaml", noEnv, rules.ForceDryRun())
+	rs, probs := rules.Load([]byte(cfg.String()), "bench.yaml", noEnv, config.ForceDryRun())
 	require.NoError(b, probs.Err())
 	benchRulesets.Store(n, rs)
 	return rs
@@ -73,7 +74,7 @@ func BenchmarkRender(b *testing.B) {
   am: {type: alertmanager, bearer_token: t}
 rules:
   - {name: all, to: ["1@chatroom"]}
-`), "bench.yaml", noEnv, rules.ForceDryRun())
+`), "bench.yaml", noEnv, config.ForceDryRun())
 	require.NoError(b, probs.Err())
 	ev := firingEvent(b)
 	res := rs.Route(ev)

@@ -6,6 +6,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
@@ -17,8 +18,8 @@ import (
 var builtinFS embed.FS
 
 // builtinTemplates returns the built-in text templates for a language.
-func builtinTemplates(lang string) map[string]Template {
-	out := map[string]Template{}
+func builtinTemplates(lang string) map[string]config.Template {
+	out := map[string]config.Template{}
 	for _, l := range []string{"zh", lang} {
 		entries, _ := fs.ReadDir(builtinFS, "builtin/"+l)
 		for _, e := range entries {
@@ -26,7 +27,7 @@ func builtinTemplates(lang string) map[string]Template {
 			if err != nil {
 				continue
 			}
-			out[strings.TrimSuffix(e.Name(), ".tmpl")] = Template{Text: string(b)}
+			out[strings.TrimSuffix(e.Name(), ".tmpl")] = config.Template{Text: string(b)}
 		}
 	}
 	return out

@@ -3,7 +3,9 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -11,7 +13,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
-	"go.yaml.in/yaml/v3"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 )
 
 // Bounds on what one expression may cost. The language has no loops, so
@@ -26,7 +28,7 @@ const (
 // templates, ready to route events. It is immutable and safe for
 // concurrent use; a reload builds a new one.
 type Ruleset struct {
-	cfg       *Config
+	cfg       *config.Config
 	loc       *time.Location
 	rules     []*rule
 	templates map[string]*tmpl
@@ -38,7 +40,7 @@ type Ruleset struct {
 
 // rule is one compiled rule.
 type rule struct {
-	Rule
+	config.Rule
 	n            int // position in the file, for ordering
 	path         string
 	when         *vm.Program // nil: always matches
@@ -49,14 +51,14 @@ type rule struct {
 }
 
 // Config returns the configuration the ruleset was compiled from.
-func (rs *Ruleset) Config() *Config { return rs.cfg }
+func (rs *Ruleset) Config() *config.Config { return rs.cfg }
 
 // Location is the configured time zone.
 func (rs *Ruleset) Location() *time.Location { return rs.loc }
 
 // Compile compiles a parsed config's expressions and templates once, so
 // that a mistake is reported at load time, with its position.
-func Compile(cfg *Config) (*Ruleset, Problems) {
+func Compile(cfg *config.Config) (*Ruleset, config.Problems) {
 	c := &compiler{cfg: cfg}
 	loc, err := time.LoadLocation(cfg.Timezone)
 	if err != nil {
@@ -79,7 +81,7 @@ func Compile(cfg *Config) (*Ruleset, Problems) {
 		}
 		rs.templates[name] = t
 	}
-	for _, name := range sortedKeys(cfg.Templates) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Templates)) {
 		path := "templates[" + name + "]"
 		t, err := parseTemplate(name, cfg.Templates[name], funcs)
 		if err != nil {
@@ -113,14 +115,14 @@ func Compile(cfg *Config) (*Ruleset, Problems) {
 		}
 		rs.rules = append(rs.rules, cr)
 	}
-	for _, name := range sortedKeys(cfg.Templates) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Templates)) {
 		if !used[name] {
 			c.warn("templates["+name+"]", "template %q is not used by any rule", name)
 		}
 	}
 	c.checkReachable(rs.rules)
 	rs.index = buildIndex(rs.rules)
-	c.probs = scrubSecrets(c.probs, cfg.expanded)
+	c.probs = cfg.ScrubSecrets(c.probs)
 	if c.probs.Err() != nil {
 		return nil, c.probs
 	}
@@ -128,20 +130,20 @@ func Compile(cfg *Config) (*Ruleset, Problems) {
 }
 
 type compiler struct {
-	cfg   *Config
-	probs Problems
+	cfg   *config.Config
+	probs config.Problems
 }
 
 func (c *compiler) add(path, format string, args ...any) {
-	c.probs = append(c.probs, Problem{File: c.cfg.File, Pos: c.cfg.PosOf(path), Path: path, Msg: fmt.Sprintf(format, args...)})
+	c.probs = append(c.probs, config.Problem{File: c.cfg.File, Pos: c.cfg.PosOf(path), Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (c *compiler) warn(path, format string, args ...any) {
-	c.probs = append(c.probs, Problem{File: c.cfg.File, Pos: c.cfg.PosOf(path), Path: path, Msg: fmt.Sprintf(format, args...), Warning: true})
+	c.probs = append(c.probs, config.Problem{File: c.cfg.File, Pos: c.cfg.PosOf(path), Path: path, Msg: fmt.Sprintf(format, args...), Warning: true})
 }
 
 func (c *compiler) knownTemplates() string {
-	names := sortedKeys(c.cfg.Templates)
+	names := slices.Sorted(maps.Keys(c.cfg.Templates))
 	if len(names) == 0 {
 		return " (no templates are defined; built-ins are named like github.default)"
 	}
@@ -177,7 +179,7 @@ func (c *compiler) compileExpr(path, src string, opts []expr.Option, resultOK fu
 	if err != nil {
 		var fe *file.Error
 		if errors.As(err, &fe) {
-			c.probs = append(c.probs, Problem{File: c.cfg.File, Pos: c.exprPos(path, src, fe), Path: path,
+			c.probs = append(c.probs, config.Problem{File: c.cfg.File, Pos: c.cfg.PosInValue(path, src, fe.Line, fe.Column, fe.From), Path: path,
 				Msg: exprMessage(fe)})
 		} else {
 			c.add(path, "%v", err)
@@ -191,93 +193,6 @@ func (c *compiler) compileExpr(path, src string, opts []expr.Option, resultOK fu
 		}
 	}
 	return prog
-}
-
-// exprPos maps an error's place inside an expression to the file: the
-// expression's value starts at the YAML node's position.
-func (c *compiler) exprPos(path, src string, fe *file.Error) Pos {
-	start := c.cfg.PosOf(path)
-	if start.Line == 0 {
-		return start
-	}
-	switch c.cfg.styles[path] {
-	case yaml.LiteralStyle:
-		// Lines are kept as written, less the block's indentation; the
-		// text starts on the line after the indicator.
-		return Pos{Line: start.Line + fe.Line, Column: c.cfg.indents[path] + fe.Column + 1}
-	case yaml.FoldedStyle:
-		start = Pos{Line: start.Line + 1, Column: c.cfg.indents[path] + 1}
-	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
-		start.Column++ // after the opening quote
-	}
-	// Plain, quoted and folded values may be folded over several lines
-	// and hold escapes: find the expression's characters in the file.
-	return seekValue(c.cfg.lines, start, c.cfg.styles[path] == yaml.DoubleQuotedStyle, []rune(src), fe.From)
-}
-
-// seekValue returns the place in the file of value[n] (or just after the
-// value when n is past its end), for a scalar whose text starts at start.
-// It walks the file and the value side by side, skipping what YAML took
-// out of the text: line breaks and indentation of folded lines, doubled
-// single quotes and, in double quotes, backslash escapes (one character).
-func seekValue(lines []string, start Pos, doubleQuoted bool, value []rune, n int) Pos {
-	if start.Line > len(lines) || n < 0 {
-		return start
-	}
-	n = min(n, len(value))
-	line, cur := start.Line, []rune(lines[start.Line-1])
-	i := start.Column - 1
-	for k := 0; k <= n; k++ {
-		if k == len(value) {
-			return Pos{Line: line, Column: i + 1} // just after the value
-		}
-		for {
-			if i >= len(cur) {
-				if k == n && value[k] == '\n' {
-					return Pos{Line: line, Column: i + 1}
-				}
-				if line >= len(lines) {
-					return start // not found: the value's start is the best guess
-				}
-				line, cur, i = line+1, []rune(lines[line]), 0
-				if k < n && value[k] == '\n' {
-					break // a line break kept in the value
-				}
-				continue
-			}
-			if k == n {
-				if cur[i] == value[k] || doubleQuoted && cur[i] == '\\' {
-					return Pos{Line: line, Column: i + 1}
-				}
-				i++
-				continue
-			}
-			if doubleQuoted && cur[i] == '\\' && i+1 < len(cur) {
-				i += escapeLen(cur[i+1])
-				break
-			}
-			if cur[i] == value[k] {
-				i++
-				break
-			}
-			i++
-		}
-	}
-	return start
-}
-
-// escapeLen is the length of a YAML double-quoted escape starting with
-// a backslash and c.
-func escapeLen(c rune) int {
-	switch c {
-	case 'x':
-		return 4
-	case 'u':
-		return 6
-	case 'U':
-		return 10
-	}
-	return 2
 }
 
 // exprMessage is expr's message with its snippet, which shows the caret
@@ -301,7 +216,7 @@ func (c *compiler) checkReachable(rules []*rule) {
 }
 
 // Templates returns the names of every template, built-in and defined.
-func (rs *Ruleset) Templates() []string { return sortedKeys(rs.templates) }
+func (rs *Ruleset) Templates() []string { return slices.Sorted(maps.Keys(rs.templates)) }
 
 func (rs *Ruleset) exprOptions() []expr.Option {
 	return append([]expr.Option{

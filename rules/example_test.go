@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
@@ -22,7 +23,7 @@ const (
 // machine would with serve -dry-run: nothing set in the environment.
 func loadExample(t testing.TB) *rules.Ruleset {
 	t.Helper()
-	rs, probs := rules.LoadFile(filepath.Join("..", "rules.example.yaml"), noEnv, rules.ForceDryRun())
+	rs, probs := rules.LoadFile(filepath.Join("..", "rules.example.yaml"), noEnv, config.ForceDryRun())
 	require.NoError(t, probs.Err())
 	for _, p := range probs {
 		// Only the dry-run warnings about unauthenticated sources.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
@@ -140,7 +141,7 @@ func FuzzRender(f *testing.F) {
 	f.Add("{{ define \"a\" }}{{ template \"a\" . }}{{ end }}{{ template \"a\" . }}", "", int64(0))
 	f.Add("{{ $x := replace \"a\" .payload.a .payload.a }}{{ indent 100 (indent 100 .payload.a) }}{{ join .payload.a .payload.d }}", "aaaa\naaaa", int64(3))
 	f.Fuzz(func(t *testing.T, src, s string, n int64) {
-		tm, err := parseTemplate("f", Template{Text: src}, Funcs(nil, nil))
+		tm, err := parseTemplate("f", config.Template{Text: src}, Funcs(nil, nil))
 		if err != nil {
 			return
 		}
@@ -167,7 +168,7 @@ func TestRenderLimits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tm, err := parseTemplate("t", Template{Text: tt.src}, Funcs(nil, nil))
+			tm, err := parseTemplate("t", config.Template{Text: tt.src}, Funcs(nil, nil))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,12 +8,13 @@ import (
 
 	"github.com/gewe-bridge/gewe-bridge/adapters"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
 	"github.com/gewe-bridge/gewe-bridge/test/fixtures"
 )
 
 // noEnv is an empty environment: no GeWe token, so configs load only in
-// dry-run (rules.ForceDryRun).
+// dry-run (config.ForceDryRun).
 func noEnv(string) string { return "" }
 
 // env returns a getenv reading from m.
@@ -24,7 +25,7 @@ func env(m map[string]string) func(string) string {
 // mustLoad loads an in-memory config that must have no errors.
 func mustLoad(t testing.TB, cfg string) *rules.Ruleset {
 	t.Helper()
-	rs, probs := rules.Load([]byte(cfg), "rules.yaml", noEnv, rules.ForceDryRun())
+	rs, probs := rules.Load([]byte(cfg), "rules.yaml", noEnv, config.ForceDryRun())
 	require.NoError(t, probs.Err(), "config:\n%s", cfg)
 	require.NotNil(t, rs)
 	return rs

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
@@ -145,7 +146,7 @@ func TestRecipientsFromPayload(t *testing.T) {
 			rs, probs := rules.Load([]byte(routeBase+`  hi: hi
 rules:
   - {name: p, to: [ops], to_expr: 'payload.to', at_expr: 'payload.at', template: hi`+tt.opt+`}
-`), "rules.yaml", noEnv, rules.ForceDryRun())
+`), "rules.yaml", noEnv, config.ForceDryRun())
 			require.NoError(t, probs.Err())
 			if tt.opt != "" {
 				assert.Contains(t, probs.Warnings().String(), "allow_any_recipient: rule \"p\" lets the payload choose")
@@ -366,7 +367,7 @@ func TestAlertCaps(t *testing.T) {
 			if tt.name == "max_alerts before messages" {
 				limits = "limits: {max_alerts: 20}\n"
 			}
-			rs, probs := rules.Load([]byte("language: "+tt.lang+"\n"+limits+routeBase+"rules:\n  - {name: split, to: "+tt.to+", split_alerts: true}\n"), "rules.yaml", noEnv, rules.ForceDryRun())
+			rs, probs := rules.Load([]byte("language: "+tt.lang+"\n"+limits+routeBase+"rules:\n  - {name: split, to: "+tt.to+", split_alerts: true}\n"), "rules.yaml", noEnv, config.ForceDryRun())
 			require.NoError(t, probs.Err())
 			assert.Contains(t, probs.Warnings().String(), "limits.max_messages_per_webhook")
 			res := rs.Route(manyAlerts(tt.alerts))

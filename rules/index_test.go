@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
@@ -114,7 +115,7 @@ func TestIndexMatchesNaiveEvaluation(t *testing.T) {
 	for seed := uint64(1); seed <= ruleSets; seed++ {
 		r := rand.New(rand.NewPCG(seed, 42))
 		cfg := randomRules(r)
-		rs, probs := rules.Load([]byte(cfg), "rules.yaml", noEnv, rules.ForceDryRun())
+		rs, probs := rules.Load([]byte(cfg), "rules.yaml", noEnv, config.ForceDryRun())
 		require.NoError(t, probs.Err(), "seed %d:\n%s", seed, cfg)
 		for i := 0; i < eventsPerSet; i++ {
 			ev := randomEvent(r)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 )
 
 // base is the start of most test configs: six lines, so the first rule's
@@ -22,7 +23,7 @@ rules:
 `
 
 // problemStrings loads cfg and returns its problems as the user sees them.
-func problemStrings(t *testing.T, cfg string, getenv func(string) string, opts ...rules.LoadOption) (errs, warns []string) {
+func problemStrings(t *testing.T, cfg string, getenv func(string) string, opts ...config.LoadOption) (errs, warns []string) {
 	t.Helper()
 	rs, probs := rules.Load([]byte(cfg), "rules.yaml", getenv, opts...)
 	for _, p := range probs {
@@ -257,7 +258,7 @@ templates:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			errs, _ := problemStrings(t, tt.cfg, noEnv, rules.ForceDryRun())
+			errs, _ := problemStrings(t, tt.cfg, noEnv, config.ForceDryRun())
 			assert.Equal(t, tt.want, errs)
 		})
 	}
@@ -290,7 +291,7 @@ func TestLoadExprErrorPosition(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := base + "  - name: r\n" + tt.when + "    to: [ops]\n"
-			errs, _ := problemStrings(t, cfg, noEnv, rules.ForceDryRun())
+			errs, _ := problemStrings(t, cfg, noEnv, config.ForceDryRun())
 			require.Len(t, errs, 1, "config:\n%s", cfg)
 			assert.True(t, strings.HasPrefix(errs[0], tt.pos+" rules[0].when: "), "got %q, want it at %s\nconfig:\n%s", errs[0], tt.pos, cfg)
 		})
@@ -332,9 +333,9 @@ rules:
 	t.Run("dry-run chosen: warns", func(t *testing.T) {
 		for name, tc := range map[string]struct {
 			cfg  string
-			opts []rules.LoadOption
+			opts []config.LoadOption
 		}{
-			"serve -dry-run": {cfg, []rules.LoadOption{rules.ForceDryRun()}},
+			"serve -dry-run": {cfg, []config.LoadOption{config.ForceDryRun()}},
 			"gewe.dry_run":   {strings.Replace(cfg, "  app_id: wx_app\n", "  app_id: wx_app\n  dry_run: true\n", 1), nil},
 		} {
 			rs, probs := rules.Load([]byte(tc.cfg), "rules.yaml", noEnv, tc.opts...)
@@ -344,7 +345,7 @@ rules:
 			require.Len(t, ws, 3, name)
 			assert.Contains(t, ws[1].String(), `: warning: sources[gh]: no secret set (GITHUB_WEBHOOK_SECRET is not set): accepting unauthenticated requests in dry-run mode`, name)
 		}
-		_, probs := rules.Load([]byte(cfg), "rules.yaml", noEnv, rules.ForceDryRun())
+		_, probs := rules.Load([]byte(cfg), "rules.yaml", noEnv, config.ForceDryRun())
 		assert.Equal(t, `rules.yaml:8:13: warning: sources[gh]: no secret set (GITHUB_WEBHOOK_SECRET is not set): accepting unauthenticated requests in dry-run mode`, probs.Warnings()[1].String())
 	})
 	t.Run("secret set: only the sources without credentials fail", func(t *testing.T) {
@@ -403,27 +404,27 @@ rules:
 	assert.Empty(t, probs)
 	c := rs.Config()
 	assert.Equal(t, "http://127.0.0.1:2531", c.Gewe.BaseURL)
-	assert.Equal(t, rules.Secret("tok: with # and: colons"), c.Gewe.Token)
+	assert.Equal(t, config.Secret("tok: with # and: colons"), c.Gewe.Token)
 	assert.False(t, c.DryRun)
 	assert.Equal(t, "wx_default", c.Gewe.AppID)
 	assert.Equal(t, 20*time.Second, c.Gewe.Timeout.D())
 	assert.Equal(t, ":8080", c.Server.Listen)
 	assert.Equal(t, 35, c.Delivery.PerMinute)
 	assert.Equal(t, 500, c.Delivery.DailyCap)
-	assert.Equal(t, rules.Secret("s3cret: #not-a-comment"), c.Sources["gh"].Secret)
-	assert.Equal(t, rules.Secret("am-default"), c.Sources["am"].BearerToken)
+	assert.Equal(t, config.Secret("s3cret: #not-a-comment"), c.Sources["gh"].Secret)
+	assert.Equal(t, config.Secret("am-default"), c.Sources["am"].BearerToken)
 	assert.Equal(t, "999@chatroom", c.Contacts["ops"].Wxid)
 	assert.Equal(t, `source == "gh"`, c.Rules[0].When)
 
 	// The default applies to an int field too, and to an empty variable.
-	rs, probs = rules.Load([]byte(cfg), "rules.yaml", env(map[string]string{"RATE": ""}), rules.ForceDryRun())
+	rs, probs = rules.Load([]byte(cfg), "rules.yaml", env(map[string]string{"RATE": ""}), config.ForceDryRun())
 	require.NoError(t, probs.Err())
 	assert.Equal(t, 20, rs.Config().Delivery.PerMinute)
 	assert.True(t, rs.Config().DryRun)
 
 	// Secrets never print.
-	assert.Equal(t, "<secret>", rules.Secret("x").String())
-	assert.Equal(t, "", rules.Secret("").String())
+	assert.Equal(t, "<secret>", config.Secret("x").String())
+	assert.Equal(t, "", config.Secret("").String())
 }
 
 func TestLoadWarnings(t *testing.T) {
@@ -490,7 +491,7 @@ templates:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			errs, warns := problemStrings(t, tt.cfg, noEnv, rules.ForceDryRun())
+			errs, warns := problemStrings(t, tt.cfg, noEnv, config.ForceDryRun())
 			assert.Empty(t, errs)
 			assert.Equal(t, tt.want, warns)
 		})
@@ -499,23 +500,23 @@ templates:
 
 func TestProblemString(t *testing.T) {
 	tests := []struct {
-		p    rules.Problem
+		p    config.Problem
 		want string
 	}{
-		{rules.Problem{File: "rules.yaml", Pos: rules.Pos{Line: 3, Column: 7}, Path: "rules[0].when", Msg: "bad"}, "rules.yaml:3:7: rules[0].when: bad"},
-		{rules.Problem{File: "rules.yaml", Pos: rules.Pos{Line: 3, Column: 7}, Path: "rules[0]", Msg: "odd", Warning: true}, "rules.yaml:3:7: warning: rules[0]: odd"},
-		{rules.Problem{File: "rules.yaml", Msg: "no such file"}, "rules.yaml: no such file"},
-		{rules.Problem{Pos: rules.Pos{Line: 1, Column: 1}, Msg: "m"}, "1:1: m"},
-		{rules.Problem{Msg: "m"}, "m"},
+		{config.Problem{File: "rules.yaml", Pos: config.Pos{Line: 3, Column: 7}, Path: "rules[0].when", Msg: "bad"}, "rules.yaml:3:7: rules[0].when: bad"},
+		{config.Problem{File: "rules.yaml", Pos: config.Pos{Line: 3, Column: 7}, Path: "rules[0]", Msg: "odd", Warning: true}, "rules.yaml:3:7: warning: rules[0]: odd"},
+		{config.Problem{File: "rules.yaml", Msg: "no such file"}, "rules.yaml: no such file"},
+		{config.Problem{Pos: config.Pos{Line: 1, Column: 1}, Msg: "m"}, "1:1: m"},
+		{config.Problem{Msg: "m"}, "m"},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, tt.p.String())
 	}
 
-	ps := rules.Problems{
-		{File: "f", Pos: rules.Pos{Line: 1, Column: 2}, Msg: "w", Warning: true},
-		{File: "f", Pos: rules.Pos{Line: 3, Column: 4}, Msg: "e1"},
-		{File: "f", Pos: rules.Pos{Line: 5, Column: 6}, Msg: "e2"},
+	ps := config.Problems{
+		{File: "f", Pos: config.Pos{Line: 1, Column: 2}, Msg: "w", Warning: true},
+		{File: "f", Pos: config.Pos{Line: 3, Column: 4}, Msg: "e1"},
+		{File: "f", Pos: config.Pos{Line: 5, Column: 6}, Msg: "e2"},
 	}
 	require.Error(t, ps.Err())
 	assert.Equal(t, "f:3:4: e1\nf:5:6: e2", ps.Err().Error(), "the error lists the errors, not the warnings")
@@ -540,8 +541,8 @@ func TestLoadFile(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	rs := mustLoad(t, base+"  - {name: r, to: [ops]}\n")
 	c := rs.Config()
-	assert.Equal(t, rules.DefaultTextBytes, c.Limits.TextBytes)
-	assert.Equal(t, rules.DefaultMaxParts, c.Limits.MaxParts)
+	assert.Equal(t, config.DefaultTextBytes, c.Limits.TextBytes)
+	assert.Equal(t, config.DefaultMaxParts, c.Limits.MaxParts)
 	assert.Equal(t, "Asia/Shanghai", rs.Location().String())
 	assert.Equal(t, "zh", c.Language)
 	assert.Equal(t, 15*time.Second, c.Gewe.Timeout.D())
@@ -569,7 +570,7 @@ func TestParseDuration(t *testing.T) {
 		{"1d5x", 0, true},
 	}
 	for _, tt := range tests {
-		got, err := rules.ParseDuration(tt.in)
+		got, err := config.ParseDuration(tt.in)
 		if tt.err {
 			assert.Error(t, err, tt.in)
 			continue

@@ -11,6 +11,8 @@ import (
 	"text/template"
 	"text/template/parse"
 	"unicode/utf8"
+
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 )
 
 // tmpl is a compiled template: text, a link card, or a raw appmsg.
@@ -25,7 +27,7 @@ type linkTmpl struct {
 	title, des, url, thumb *guarded
 }
 
-func parseTemplate(name string, t Template, funcs template.FuncMap) (*tmpl, error) {
+func parseTemplate(name string, t config.Template, funcs template.FuncMap) (*tmpl, error) {
 	parse := func(part, src string) (*guarded, error) {
 		tn := name
 		if part != "" {
@@ -177,7 +179,7 @@ var buffers = sync.Pool{New: func() any { return new(limitedBuffer) }}
 
 // render runs a template within the default limits.
 func (t *tmpl) render(data any, max int) (text, xmlOut string, err error) {
-	return t.renderWithin(data, max, newRenderLimits(nil, DefaultRenderTimeout, DefaultRenderIterations))
+	return t.renderWithin(data, max, newRenderLimits(nil, config.DefaultRenderTimeout, config.DefaultRenderIterations))
 }
 
 // renderWithin runs a template within lim: text for text templates, xml

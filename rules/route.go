@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr/vm"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
@@ -390,7 +391,7 @@ func (rs *Ruleset) compose(rule, to, text, xmlOut string, at []mention, ev *expr
 	}
 	var wxids []string
 	if len(at) > 0 {
-		if IsGroup(to) {
+		if config.IsGroup(to) {
 			text, wxids = withMentions(text, at)
 		} else {
 			*notes = append(*notes, fmt.Sprintf("mentions dropped for %s: a mention only works in a group", to))
@@ -473,7 +474,7 @@ func (rs *Ruleset) recipients(v *vm.VM, r *rule, ev *exprEnv, notes *[]string) (
 		id := name
 		if c, ok := rs.cfg.Contacts[name]; ok {
 			id = c.Wxid
-		} else if !IsRawID(name) {
+		} else if !config.IsRawID(name) {
 			*notes = append(*notes, fmt.Sprintf("unknown contact %q skipped", name))
 			slog.Warn("unknown recipient skipped", "rule", r.Name, "recipient", name)
 			continue
@@ -512,11 +513,11 @@ func (rs *Ruleset) mentions(v *vm.VM, r *rule, ev *exprEnv, notes *[]string) ([]
 			}
 		}
 		switch {
-		case (name == MentionAll || name == "notify@all") && dynamic:
+		case (name == config.MentionAll || name == "notify@all") && dynamic:
 			*notes = append(*notes, fmt.Sprintf("at_expr gave %q: mentioning everyone is refused (a rule with allow_any_recipient: true may)", name))
 			slog.Warn("mention of everyone from at_expr refused", "rule", r.Name)
 			continue
-		case name == MentionAll || name == "notify@all":
+		case name == config.MentionAll || name == "notify@all":
 			m = mention{wxid: "notify@all", name: "所有人"}
 		case ok:
 			m = mention{wxid: c.Wxid, name: c.Name}

@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 )
 
 // Pacer decides when the next message to a recipient may go out, so that
@@ -16,7 +16,7 @@ import (
 //
 // A Pacer belongs to one sender goroutine; it is not safe for concurrent use.
 type Pacer struct {
-	cfg        rules.DeliveryConfig
+	cfg        config.DeliveryConfig
 	sent       []time.Time          // sends in the last minute, oldest first
 	recipients map[string]time.Time // recipient -> its last send
 	day        []time.Time          // sends in the last 24 h, when a daily cap is set
@@ -26,7 +26,7 @@ type Pacer struct {
 }
 
 // NewPacer returns a pacer with the given limits.
-func NewPacer(cfg rules.DeliveryConfig) *Pacer {
+func NewPacer(cfg config.DeliveryConfig) *Pacer {
 	return &Pacer{cfg: cfg, recipients: map[string]time.Time{}, rand: rand.Float64}
 }
 
@@ -50,7 +50,7 @@ func (p *Pacer) Wait(to string, now time.Time) time.Duration {
 	if known {
 		later(last.Add(p.cfg.PersonGap.D()))
 	}
-	if rules.IsGroup(to) && !p.lastGroup.IsZero() {
+	if config.IsGroup(to) && !p.lastGroup.IsZero() {
 		later(p.lastGroup.Add(p.groupGap))
 	}
 	if n := p.cfg.DailyCap; n > 0 && len(p.day) >= n {
@@ -66,7 +66,7 @@ func (p *Pacer) Record(to string, now time.Time) {
 		p.day = append(p.day, now)
 	}
 	p.recipients[to] = now
-	if rules.IsGroup(to) {
+	if config.IsGroup(to) {
 		p.lastGroup = now
 		lo, hi := p.cfg.GroupGapMin.D(), p.cfg.GroupGapMax.D()
 		p.groupGap = lo + time.Duration(p.rand()*float64(hi-lo))

@@ -4,15 +4,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/stretchr/testify/assert"
 )
 
-func pacingConfig() rules.DeliveryConfig {
-	return rules.DeliveryConfig{
+func pacingConfig() config.DeliveryConfig {
+	return config.DeliveryConfig{
 		PerMinute: 3, RecipientsPerMin: 2,
-		PersonGap:   rules.Duration(time.Second),
-		GroupGapMin: rules.Duration(2 * time.Second), GroupGapMax: rules.Duration(5 * time.Second),
+		PersonGap:   config.Duration(time.Second),
+		GroupGapMin: config.Duration(2 * time.Second), GroupGapMax: config.Duration(5 * time.Second),
 	}
 }
 
@@ -24,7 +24,7 @@ func TestPacerWait(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		cfg     func(*rules.DeliveryConfig)
+		cfg     func(*config.DeliveryConfig)
 		history []send
 		to      string
 		at      time.Duration
@@ -35,18 +35,18 @@ func TestPacerWait(t *testing.T) {
 		{name: "another person does not wait for the person gap", history: []send{{"wxid_a", 0}}, to: "wxid_b", at: 300 * time.Millisecond, want: 0},
 		{name: "groups wait the random group gap", history: []send{{"1@chatroom", 0}}, to: "2@chatroom", at: time.Second, want: 2500 * time.Millisecond},
 		{name: "group gap is over", history: []send{{"1@chatroom", 0}}, to: "2@chatroom", at: 4 * time.Second, want: 0},
-		{name: "per-minute cap", cfg: func(c *rules.DeliveryConfig) { c.RecipientsPerMin = 0 },
+		{name: "per-minute cap", cfg: func(c *config.DeliveryConfig) { c.RecipientsPerMin = 0 },
 			history: []send{{"wxid_a", 0}, {"wxid_b", 10 * time.Second}, {"wxid_c", 20 * time.Second}}, to: "wxid_d", at: 30 * time.Second, want: 30 * time.Second},
-		{name: "per-minute cap frees after a minute", cfg: func(c *rules.DeliveryConfig) { c.RecipientsPerMin = 0 },
+		{name: "per-minute cap frees after a minute", cfg: func(c *config.DeliveryConfig) { c.RecipientsPerMin = 0 },
 			history: []send{{"wxid_a", 0}, {"wxid_b", 10 * time.Second}, {"wxid_c", 20 * time.Second}}, to: "wxid_d", at: 61 * time.Second, want: 0},
 		{name: "distinct recipients cap", history: []send{{"wxid_a", 0}, {"wxid_b", 10 * time.Second}}, to: "wxid_c", at: 20 * time.Second, want: 40 * time.Second},
-		{name: "distinct recipients cap with a person gap over a minute", cfg: func(c *rules.DeliveryConfig) { c.PersonGap = rules.Duration(5 * time.Minute) },
+		{name: "distinct recipients cap with a person gap over a minute", cfg: func(c *config.DeliveryConfig) { c.PersonGap = config.Duration(5 * time.Minute) },
 			history: []send{{"wxid_old", 0}, {"wxid_a", 70 * time.Second}, {"wxid_b", 80 * time.Second}}, to: "wxid_c", at: 90 * time.Second, want: 40 * time.Second},
-		{name: "a known recipient is not a new one", cfg: func(c *rules.DeliveryConfig) { c.PerMinute = 10 },
+		{name: "a known recipient is not a new one", cfg: func(c *config.DeliveryConfig) { c.PerMinute = 10 },
 			history: []send{{"wxid_a", 0}, {"wxid_b", 10 * time.Second}}, to: "wxid_a", at: 20 * time.Second, want: 0},
-		{name: "daily cap", cfg: func(c *rules.DeliveryConfig) { c.DailyCap = 2; c.PerMinute = 0; c.RecipientsPerMin = 0 },
+		{name: "daily cap", cfg: func(c *config.DeliveryConfig) { c.DailyCap = 2; c.PerMinute = 0; c.RecipientsPerMin = 0 },
 			history: []send{{"wxid_a", 0}, {"wxid_b", time.Hour}}, to: "wxid_c", at: 2 * time.Hour, want: 22 * time.Hour},
-		{name: "zero limits mean none", cfg: func(c *rules.DeliveryConfig) { *c = rules.DeliveryConfig{} },
+		{name: "zero limits mean none", cfg: func(c *config.DeliveryConfig) { *c = config.DeliveryConfig{} },
 			history: []send{{"wxid_a", 0}, {"wxid_a", 0}, {"wxid_a", 0}, {"wxid_a", 0}}, to: "wxid_a", at: 0, want: 0},
 	}
 	for _, tt := range tests {
@@ -68,8 +68,8 @@ func TestPacerWait(t *testing.T) {
 // TestPacerNeverFasterThanConfigured drives a simulated clock through a
 // burst and checks every limit on the schedule the pacer produced.
 func TestPacerNeverFasterThanConfigured(t *testing.T) {
-	cfg := rules.DeliveryConfig{PerMinute: 20, RecipientsPerMin: 10, PersonGap: rules.Duration(time.Second),
-		GroupGapMin: rules.Duration(2 * time.Second), GroupGapMax: rules.Duration(5 * time.Second)}
+	cfg := config.DeliveryConfig{PerMinute: 20, RecipientsPerMin: 10, PersonGap: config.Duration(time.Second),
+		GroupGapMin: config.Duration(2 * time.Second), GroupGapMax: config.Duration(5 * time.Second)}
 	p := NewPacer(cfg)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	recipients := []string{"1@chatroom", "wxid_a", "wxid_b", "2@chatroom", "wxid_a"}
@@ -81,7 +81,7 @@ func TestPacerNeverFasterThanConfigured(t *testing.T) {
 		assert.Zero(t, p.Wait(to, now))
 		p.Record(to, now)
 		sends = append(sends, now)
-		if rules.IsGroup(to) {
+		if config.IsGroup(to) {
 			groups = append(groups, now)
 		}
 	}

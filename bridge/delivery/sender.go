@@ -17,7 +17,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
 	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
-	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 )
 
 // Client sends one message; gewe.Client is the real one. The contract is
@@ -34,8 +34,8 @@ type Sender struct {
 	Account string
 	outbox  outbox.Queue
 	client  Client
-	cfg     rules.DeliveryConfig
-	limits  rules.LimitsConfig
+	cfg     config.DeliveryConfig
+	limits  config.LimitsConfig
 	pacer   *Pacer
 	wake    chan struct{}
 	log     *slog.Logger
@@ -62,7 +62,7 @@ const (
 )
 
 // NewSender returns the sender for one account.
-func NewSender(account string, queue outbox.Queue, client Client, cfg *rules.Config, m *metrics.Metrics, log *slog.Logger) *Sender {
+func NewSender(account string, queue outbox.Queue, client Client, cfg *config.Config, m *metrics.Metrics, log *slog.Logger) *Sender {
 	return &Sender{
 		Account: account, outbox: queue, client: client,
 		cfg: cfg.Delivery, limits: cfg.Limits,

@@ -16,6 +16,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -54,7 +55,7 @@ func (f *fakeClient) snapshot() ([]gewe.Message, int) {
 	return append([]gewe.Message(nil), f.sent...), f.calls
 }
 
-func testConfig(t *testing.T, delivery string) *rules.Config {
+func testConfig(t *testing.T, delivery string) *config.Config {
 	t.Helper()
 	src := `
 gewe: {token: t, base_url: "http://127.0.0.1:1", app_id: wx_a}
@@ -62,7 +63,7 @@ sources: {am: {type: alertmanager, bearer_token: x}}
 rules: [{name: r, to: ["1@chatroom"]}]
 delivery: {group_gap_min: 1ms, group_gap_max: 2ms, person_gap: 1ms, initial_backoff: 10ms, max_backoff: 20ms, pause: 50ms` + delivery + `}
 `
-	cfg, probs := rules.Parse([]byte(src), "test.yaml", func(string) string { return "" })
+	cfg, probs := config.Parse([]byte(src), "test.yaml", func(string) string { return "" })
 	require.NoError(t, probs.Err())
 	return cfg
 }
@@ -75,7 +76,7 @@ type harness struct {
 	done   chan struct{}
 }
 
-func startSender(t *testing.T, cfg *rules.Config, client *fakeClient, texts ...string) *harness {
+func startSender(t *testing.T, cfg *config.Config, client *fakeClient, texts ...string) *harness {
 	t.Helper()
 	store, err := sqlite.Open(t.TempDir()+"/outbox.db", sqlite.Options{})
 	require.NoError(t, err)
@@ -139,7 +140,7 @@ func TestSenderCoalescingRespectsTheTextLimit(t *testing.T) {
 	assert.Greater(t, len(sent), 1)
 	all := ""
 	for _, m := range sent {
-		assert.LessOrEqual(t, len(m.Text), rules.DefaultTextBytes)
+		assert.LessOrEqual(t, len(m.Text), config.DefaultTextBytes)
 		all += m.Text
 	}
 	for _, text := range texts {
@@ -199,8 +200,8 @@ func TestSenderAppCardsAreNotMerged(t *testing.T) {
 // not hold up a message to a person behind it.
 func TestSenderDoesNotBlockOnOneRecipient(t *testing.T) {
 	cfg := testConfig(t, "")
-	cfg.Delivery.GroupGapMin = rules.Duration(time.Hour)
-	cfg.Delivery.GroupGapMax = rules.Duration(time.Hour)
+	cfg.Delivery.GroupGapMin = config.Duration(time.Hour)
+	cfg.Delivery.GroupGapMax = config.Duration(time.Hour)
 	cfg.Delivery.Coalesce = new(bool) // off: two sends to the group
 	store, err := sqlite.Open(t.TempDir()+"/outbox.db", sqlite.Options{})
 	require.NoError(t, err)
@@ -248,7 +249,7 @@ func (o *sentFails) Sent(ctx context.Context, ids []int64, at time.Time) error {
 	return o.Queue.Sent(ctx, ids, at)
 }
 
-func runSender(t *testing.T, cfg *rules.Config, outbox outbox.Queue, client *fakeClient) {
+func runSender(t *testing.T, cfg *config.Config, outbox outbox.Queue, client *fakeClient) {
 	t.Helper()
 	sender := delivery.NewSender("wx_a", outbox, client, cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -352,7 +353,7 @@ func TestSenderKeepsTextBehindAnEarlierCard(t *testing.T) {
 // A dry run logs every message at once, without the pacing gaps, records
 // it as dry_run and never as sent, and never calls the client.
 func TestSenderDryRunLogsAtOnceAndNeverSends(t *testing.T) {
-	cfg, probs := rules.Parse([]byte(`
+	cfg, probs := config.Parse([]byte(`
 gewe: {dry_run: true, app_id: wx_a}
 sources: {am: {type: alertmanager, bearer_token: x}}
 rules: [{name: r, to: ["1@chatroom"]}]

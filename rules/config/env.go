@@ -1,4 +1,4 @@
-package rules
+package config
 
 import (
 	"regexp"
@@ -56,6 +56,11 @@ type envUse struct {
 	ref   string // ${VAR}, as written
 	value string
 }
+
+// ScrubSecrets rewrites problems found after Parse (the engine's, about
+// expressions and templates) as Parse rewrites its own: none prints a
+// value that came from ${VAR}.
+func (c *Config) ScrubSecrets(probs Problems) Problems { return scrubSecrets(probs, c.expanded) }
 
 // scrubSecrets rewrites problems so that none prints a value that came
 // from the environment: a config error is logged, answered by /-/reload

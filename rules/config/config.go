@@ -1,4 +1,9 @@
-package rules
+// Package config is the config file: its types (Config and its sections,
+// with the key names users write), Parse (YAML with line and column,
+// ${VAR} expansion in values, defaults, validation), and the problems it
+// finds, each with file:line:column and a sentence. It knows nothing of
+// how rules run; the engine (package rules) compiles what it parsed.
+package config
 
 import (
 	"fmt"
