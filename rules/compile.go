@@ -14,6 +14,7 @@ import (
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 	"github.com/gewe-bridge/gewe-bridge/rules/config"
+	"github.com/gewe-bridge/gewe-bridge/rules/render"
 )
 
 // Bounds on what one expression may cost. The language has no loops, so
@@ -31,7 +32,7 @@ type Ruleset struct {
 	cfg       *config.Config
 	loc       *time.Location
 	rules     []*rule
-	templates map[string]*tmpl
+	templates map[string]*render.Template
 	index     *index
 	byGitHub  map[string]string // lower-case GitHub login -> contact name
 	byWxid    map[string]string // a contact's wxid -> its name
@@ -47,7 +48,7 @@ type rule struct {
 	toExpr       *vm.Program
 	atExpr       *vm.Program
 	templateExpr *vm.Program
-	tmpl         *tmpl // nil: template_expr or the event's default
+	tmpl         *render.Template // nil: template_expr or the event's default
 }
 
 // Config returns the configuration the ruleset was compiled from.
@@ -64,7 +65,7 @@ func Compile(cfg *config.Config) (*Ruleset, config.Problems) {
 	if err != nil {
 		loc = time.UTC
 	}
-	rs := &Ruleset{cfg: cfg, loc: loc, templates: map[string]*tmpl{}, byGitHub: map[string]string{}, byWxid: map[string]string{}}
+	rs := &Ruleset{cfg: cfg, loc: loc, templates: map[string]*render.Template{}, byGitHub: map[string]string{}, byWxid: map[string]string{}}
 	rs.vms.New = func() any { return &vm.VM{MemoryBudget: exprMemBudget} }
 	for name, ct := range cfg.Contacts {
 		rs.byWxid[ct.Wxid] = name
@@ -72,9 +73,9 @@ func Compile(cfg *config.Config) (*Ruleset, config.Problems) {
 			rs.byGitHub[strings.ToLower(ct.GitHub)] = name
 		}
 	}
-	funcs := Funcs(loc, nil)
-	for name, b := range builtinTemplates(cfg.Language) {
-		t, err := parseTemplate(name, b, funcs)
+	funcs := render.Funcs(loc, nil)
+	for name, b := range render.Builtins(cfg.Language) {
+		t, err := render.Parse(name, b, funcs)
 		if err != nil {
 			// A broken built-in is a bug in this program, not the config.
 			panic(fmt.Sprintf("built-in template %s: %v", name, err))
@@ -83,7 +84,7 @@ func Compile(cfg *config.Config) (*Ruleset, config.Problems) {
 	}
 	for _, name := range slices.Sorted(maps.Keys(cfg.Templates)) {
 		path := "templates[" + name + "]"
-		t, err := parseTemplate(name, cfg.Templates[name], funcs)
+		t, err := render.Parse(name, cfg.Templates[name], funcs)
 		if err != nil {
 			c.add(path, "%v", err) // a parse error, at the template's place
 			continue
@@ -256,4 +257,11 @@ func (rs *Ruleset) contactsByGitHub(args ...any) (any, error) {
 		add(v)
 	}
 	return out, nil
+}
+
+// hasTemplate reports whether a template of that name (built-in or
+// defined) exists.
+func (rs *Ruleset) hasTemplate(name string) bool {
+	_, ok := rs.templates[name]
+	return ok
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/rules"
 	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
+	"github.com/gewe-bridge/gewe-bridge/rules/render"
 )
 
 // Issue 16: hostile input must not take the bridge down, nor leak what
@@ -279,16 +280,16 @@ func TestRenderBudget(t *testing.T) {
 			res, err := rs.RouteContext(context.Background(), ev)
 			took := time.Since(start)
 			require.Error(t, err)
-			assert.ErrorIs(t, err, rules.ErrBudget)
+			assert.ErrorIs(t, err, render.ErrBudget)
 			assert.Contains(t, err.Error(), "still running after")
 			assert.Less(t, took, 4*time.Second)
 			require.Len(t, res.Errors, 1)
-			assert.ErrorIs(t, res.Errors[0], rules.ErrBudget)
+			assert.ErrorIs(t, res.Errors[0], render.ErrBudget)
 			assert.Equal(t, "template", res.Errors[0].Stage)
 			assert.Equal(t, []string{"r"}, res.Matched, "routing stops at the rule out of budget")
 
 			tr, err := rs.TraceContext(context.Background(), ev)
-			assert.ErrorIs(t, err, rules.ErrBudget)
+			assert.ErrorIs(t, err, render.ErrBudget)
 			require.Len(t, tr.Rules, 2)
 			assert.Contains(t, tr.Rules[0].Error, "still running after")
 			assert.Equal(t, rules.NotReached, tr.Rules[1].Verdict)
@@ -308,7 +309,7 @@ rules:
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		_, err := rs.RouteContext(ctx, firingEvent(t))
-		assert.ErrorIs(t, err, rules.ErrBudget)
+		assert.ErrorIs(t, err, render.ErrBudget)
 		assert.ErrorIs(t, err, context.Canceled)
 	})
 	t.Run("deadline", func(t *testing.T) {
@@ -316,7 +317,7 @@ rules:
 		defer cancel()
 		start := time.Now()
 		_, err := rs.RouteContext(ctx, genericEvent(map[string]any{"big": strings.Repeat("x", 10000)}))
-		assert.ErrorIs(t, err, rules.ErrBudget)
+		assert.ErrorIs(t, err, render.ErrBudget)
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Less(t, time.Since(start), time.Second)
 	})

@@ -7,13 +7,13 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
+	"github.com/gewe-bridge/gewe-bridge/rules/render"
 )
 
 // Result is what the rules made of one event.
@@ -36,7 +36,7 @@ func (e *RuleError) Error() string {
 	return fmt.Sprintf("rule %q: %s: %v", e.Rule, e.Stage, e.Err)
 }
 
-// Unwrap gives the rule's error: errors.Is(e, ErrBudget) holds for a
+// Unwrap gives the rule's error: errors.Is(e, render.ErrBudget) holds for a
 // render that ran out of its budget.
 func (e *RuleError) Unwrap() error { return e.Err }
 
@@ -74,7 +74,7 @@ type RuleTrace struct {
 // Route evaluates the rules in order against ev and renders the messages
 // of those that match. The first match wins unless it has continue: true.
 // It is RouteContext without a context: a render that runs out of its
-// budget is one of res.Errors (errors.Is(e, ErrBudget)) and stops routing.
+// budget is one of res.Errors (errors.Is(e, render.ErrBudget)) and stops routing.
 func (rs *Ruleset) Route(ev *event.Event) *Result {
 	res, _ := rs.RouteContext(context.Background(), ev)
 	return res
@@ -83,7 +83,7 @@ func (rs *Ruleset) Route(ev *event.Event) *Result {
 // RouteContext is Route bounded by ctx and by the limits of the config
 // (limits.render_timeout for all of the webhook's templates together,
 // limits.render_iterations for each render). When rendering runs out of
-// them, routing stops and err wraps ErrBudget (and ctx.Err() when ctx
+// them, routing stops and err wraps render.ErrBudget (and ctx.Err() when ctx
 // ended it): the event is fine, the bridge could not afford it now, and
 // the caller should answer 503 so the sender retries, queueing none of
 // res.Messages. err is nil otherwise, whatever the rules did: res.Errors
@@ -93,7 +93,7 @@ func (rs *Ruleset) RouteContext(ctx context.Context, ev *event.Event) (*Result, 
 	r := rs.newRun(ctx, ev)
 	defer rs.done(r)
 	env := &r.env
-	if err := r.lim.err(); err != nil {
+	if err := r.lim.Err(); err != nil {
 		return res, err
 	}
 	var buf [64]int
@@ -116,7 +116,7 @@ func (rs *Ruleset) RouteContext(ctx context.Context, ev *event.Event) (*Result, 
 		res.Messages = append(res.Messages, msgs...)
 		if err != nil {
 			res.Errors = append(res.Errors, err)
-			if errors.Is(err.Err, ErrBudget) {
+			if errors.Is(err.Err, render.ErrBudget) {
 				return res, err
 			}
 		}
@@ -145,7 +145,7 @@ func (rs *Ruleset) TraceContext(ctx context.Context, ev *event.Event) (*Trace, e
 	data := env.Vars()
 	stopped, note := "", ""
 	var budgetErr error
-	if err := r.lim.err(); err != nil {
+	if err := r.lim.Err(); err != nil {
 		budgetErr, note = err, "not evaluated: "+err.Error()
 	}
 	for _, rl := range rs.rules {
@@ -170,7 +170,7 @@ func (rs *Ruleset) TraceContext(ctx context.Context, ev *event.Event) (*Trace, e
 			msgs, err := rs.messages(r, rl, env, data, &rt)
 			if err != nil {
 				rt.Stage, rt.Error = err.Stage, err.Err.Error()
-				if errors.Is(err.Err, ErrBudget) {
+				if errors.Is(err.Err, render.ErrBudget) {
 					budgetErr = err
 					note = fmt.Sprintf("rule %q ran out of the render budget: routing stopped", rl.Name)
 				}
@@ -192,7 +192,7 @@ type run struct {
 	env      exprEnv // the caller's event, headers redacted, counting expr usage
 	usage    exprUsage
 	vm       *vm.VM
-	lim      renderLimits
+	lim      render.Limits
 	msgsLeft int // limits.max_messages_per_webhook less what was made
 }
 
@@ -206,10 +206,7 @@ func (rs *Ruleset) newRun(ctx context.Context, ev *event.Event) *run {
 	r.usage = exprUsage{}
 	r.env.usage = &r.usage
 	r.vm = rs.vms.Get().(*vm.VM)
-	r.lim = renderLimits{ctx: ctx, timeout: l.RenderTimeout.D(), iterations: l.RenderIterations}
-	if r.lim.timeout > 0 {
-		r.lim.deadline = time.Now().Add(r.lim.timeout)
-	}
+	r.lim.Reset(ctx, l.RenderTimeout.D(), l.RenderIterations)
 	r.msgsLeft = l.MaxMessages
 	return r
 }
@@ -253,7 +250,7 @@ func (rs *Ruleset) messages(run *run, r *rule, ev *exprEnv, data map[string]any,
 		return fail("template_expr", err)
 	}
 	if rt != nil {
-		rt.Template = t.name
+		rt.Template = t.Name()
 		for _, m := range at {
 			rt.At = append(rt.At, m.wxid)
 		}
@@ -288,13 +285,13 @@ func (rs *Ruleset) messages(run *run, r *rule, ev *exprEnv, data map[string]any,
 	ends := make([]int, 0, len(datas)) // where each alert's messages end in out
 	shown := len(datas)
 	for i, d := range datas {
-		text, xmlOut, err := t.renderWithin(d, rs.cfg.Limits.RenderBytes, &run.lim)
+		text, xmlOut, err := t.RenderWithin(d, rs.cfg.Limits.RenderBytes, &run.lim)
 		if err != nil {
 			run.msgsLeft -= len(out)
 			return out, &RuleError{Rule: r.Name, Stage: "template", Err: err}
 		}
 		if text == "" && xmlOut == "" {
-			notes = append(notes, fmt.Sprintf("template %s rendered no text: nothing to send", t.name))
+			notes = append(notes, fmt.Sprintf("template %s rendered no text: nothing to send", t.Name()))
 			ends = append(ends, len(out))
 			continue
 		}
@@ -359,7 +356,7 @@ func (rs *Ruleset) moreAlerts(n int, ev *exprEnv) string {
 	} else {
 		text = fmt.Sprintf("…另有 %d 条告警", n)
 	}
-	if link := EventLink(&ev.Event); link != "" {
+	if link := render.EventLink(&ev.Event); link != "" {
 		text += "\n" + link
 	}
 	return text
@@ -398,7 +395,7 @@ func (rs *Ruleset) compose(rule, to, text, xmlOut string, at []mention, ev *expr
 			slog.Warn("mention in a direct chat dropped", "rule", rule, "to", to)
 		}
 	}
-	parts := Split(text, rs.cfg.Limits.TextBytes, rs.cfg.Limits.MaxParts, EventLink(&ev.Event))
+	parts := render.Split(text, rs.cfg.Limits.TextBytes, rs.cfg.Limits.MaxParts, render.EventLink(&ev.Event))
 	msgs := make([]event.Message, len(parts))
 	for i, p := range parts {
 		msgs[i] = event.Message{Rule: rule, To: to, Text: p}
@@ -544,7 +541,7 @@ func (rs *Ruleset) mentions(v *vm.VM, r *rule, ev *exprEnv, notes *[]string) ([]
 	return at, nil
 }
 
-func (rs *Ruleset) template(v *vm.VM, r *rule, ev *exprEnv) (*tmpl, error) {
+func (rs *Ruleset) template(v *vm.VM, r *rule, ev *exprEnv) (*render.Template, error) {
 	if r.tmpl != nil {
 		return r.tmpl, nil
 	}
@@ -559,7 +556,7 @@ func (rs *Ruleset) template(v *vm.VM, r *rule, ev *exprEnv) (*tmpl, error) {
 		}
 		return nil, fmt.Errorf("template_expr gave %q, which is not a template", name)
 	}
-	return rs.templates[defaultTemplate(&ev.Event, rs.templates)], nil
+	return rs.templates[render.DefaultName(&ev.Event, rs.hasTemplate)], nil
 }
 
 // toStrings accepts what to_expr and at_expr may give: a string or a list.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gewe-bridge/gewe-bridge/rules"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
+	"github.com/gewe-bridge/gewe-bridge/rules/render"
 )
 
 // routeBase is the start of the routing tests' configs.
@@ -503,13 +504,13 @@ rules:
 }
 
 func TestLinkCardXML(t *testing.T) {
-	s := rules.LinkCardXML("a\x00b\x1fc & <d>", `"e"`, "http://x/?a=1&b=2", "")
+	s := render.LinkCardXML("a\x00b\x1fc & <d>", `"e"`, "http://x/?a=1&b=2", "")
 	card := parseAppMsg(t, s)
 	assert.Equal(t, "abc & <d>", card.Title, "characters XML forbids are dropped")
 	assert.Equal(t, `"e"`, card.Des)
 	assert.Equal(t, "http://x/?a=1&b=2", card.URL)
 	assert.Equal(t, 5, card.Type)
-	assert.Equal(t, "&lt;a&gt; &amp; &quot;b&quot; &apos;c&apos;", rules.EscapeXML(`<a> & "b" 'c'`))
+	assert.Equal(t, "&lt;a&gt; &amp; &quot;b&quot; &apos;c&apos;", render.EscapeXML(`<a> & "b" 'c'`))
 }
 
 // TestRouteConcurrent routes from many goroutines at once: a Ruleset is
@@ -555,4 +556,34 @@ rules:
 	require.NoError(t, probs.Err())
 	res := rs.Route(&event.Event{Source: "am", Type: "alertmanager", Event: "alert"})
 	assert.Equal(t, []string{"offset", "tz"}, res.Matched, "errors: %v", res.Errors)
+}
+
+func TestEventLink(t *testing.T) {
+	pr := githubEvent("gh", "pull_request", fixture(t, "github/pull_request.opened.json"))
+	assert.Equal(t, "https://github.com/Codertocat/Hello-World/pull/2", render.EventLink(pr))
+	push := githubEvent("gh", "push", fixture(t, "github/push.json"))
+	assert.Equal(t, push.Payload["compare"], render.EventLink(push))
+	ping := githubEvent("gh", "ping", fixture(t, "github/ping.json"))
+	assert.Equal(t, "https://github.com/Octocoders/Hello-World", render.EventLink(ping))
+	assert.Equal(t, "http://alertmanager.monitoring.svc:9093", render.EventLink(firingEvent(t)))
+	assert.Equal(t, "https://d.example/1", render.EventLink(genericEvent(map[string]any{"link": "https://d.example/1"})))
+	assert.Equal(t, "", render.EventLink(genericEvent(nil)))
+}
+
+func TestHasMentionNeedsAWordBoundary(t *testing.T) {
+	for _, tt := range []struct {
+		text, name string
+		want       bool
+	}{
+		{"@Alice look", "Alice", true},
+		{"hi @Alice", "Alice", true},
+		{"@Alice, look", "Alice", true},
+		{"@Alice look", "Al", false},
+		{"@Alice and @Al", "Al", true},
+		{"@值班 告警", "值班", true},
+		{"@值班员", "值班", false},
+		{"no mention", "Alice", false},
+	} {
+		assert.Equal(t, tt.want, rules.HasMention(tt.text, tt.name), "%q in %q", tt.name, tt.text)
+	}
 }

@@ -15,9 +15,9 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/bridge/delivery"
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
-	"github.com/gewe-bridge/gewe-bridge/rules"
 	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
+	"github.com/gewe-bridge/gewe-bridge/rules/render"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -188,7 +188,7 @@ func errRetry() error {
 }
 
 func TestSenderAppCardsAreNotMerged(t *testing.T) {
-	card := rules.LinkCardXML("t", "d", "https://x/?a=1&b=2", "")
+	card := render.LinkCardXML("t", "d", "https://x/?a=1&b=2", "")
 	h := startSender(t, testConfig(t, ""), &fakeClient{}, card, card, "text")
 	h.waitState(t, outbox.StateSent, 3)
 	sent, calls := h.client.snapshot()
@@ -337,7 +337,7 @@ func TestSenderAccountFailuresDoNotDeadLetter(t *testing.T) {
 // text overtake a card to the same recipient.
 func TestSenderKeepsTextBehindAnEarlierCard(t *testing.T) {
 	store := openStore(t)
-	card := rules.LinkCardXML("t", "d", "https://x", "")
+	card := render.LinkCardXML("t", "d", "https://x", "")
 	acceptOne(t, store, "1@chatroom", "first", time.Now())
 	acceptOne(t, store, "1@chatroom", card, time.Now())
 	acceptOne(t, store, "1@chatroom", "third", time.Now())

@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
-	"github.com/gewe-bridge/gewe-bridge/rules"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
+	"github.com/gewe-bridge/gewe-bridge/rules/render"
 )
 
 const account = "wx_app_1"
@@ -659,7 +659,7 @@ func TestMessageBodiesRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t, Options{})
 	long := strings.Repeat("🔥 磁盘将满 http://prometheus:9090/graph?g0.expr=%28node%29\n", 20)
-	card := rules.LinkCardXML("标题 <&>", long, "https://example.com/?a=1&b=2", "")
+	card := render.LinkCardXML("标题 <&>", long, "https://example.com/?a=1&b=2", "")
 	a := accepted("long", "", t0)
 	a.Messages = []event.Message{
 		{Rule: "ops", To: "1@chatroom", Text: long, At: []string{"wxid_a"}},

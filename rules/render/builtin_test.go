@@ -1,4 +1,4 @@
-package rules
+package render
 
 import (
 	"encoding/json"
@@ -52,30 +52,35 @@ var btForbiddenRE = regexp.MustCompile(`(^|[^#\w])#($|[\s,.:;)）·])|(^|\n)· |
 
 // btTemplates compiles the built-in templates of a language the way Compile
 // does, with the fixed clock and the Shanghai time zone.
-func btTemplates(tb testing.TB, lang string) map[string]*tmpl {
+func btTemplates(tb testing.TB, lang string) map[string]*Template {
 	tb.Helper()
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	require.NoError(tb, err)
 	funcs := Funcs(loc, func() time.Time { return btNow })
-	out := map[string]*tmpl{}
-	for name, src := range builtinTemplates(lang) {
-		t, err := parseTemplate(name, src, funcs)
+	out := map[string]*Template{}
+	for name, src := range Builtins(lang) {
+		t, err := Parse(name, src, funcs)
 		require.NoError(tb, err, "built-in template %s (%s)", name, lang)
 		out[name] = t
 	}
 	return out
 }
 
+// has is the lookup DefaultName takes, over compiled templates.
+func has(templates map[string]*Template) func(string) bool {
+	return func(name string) bool { _, ok := templates[name]; return ok }
+}
+
 // btRenderLimit is the output limit renders run with: far above any
 // built-in message.
 const btRenderLimit = 64 << 10
 
-func btRender(templates map[string]*tmpl, name string, ev *event.Event) (string, error) {
+func btRender(templates map[string]*Template, name string, ev *event.Event) (string, error) {
 	t, ok := templates[name]
 	if !ok {
 		return "", fmt.Errorf("no template %q", name)
 	}
-	text, _, err := t.render(ev.Vars(), btRenderLimit)
+	text, _, err := t.Render(ev.Vars(), btRenderLimit)
 	return text, err
 }
 
@@ -254,7 +259,7 @@ func TestBuiltinGolden(t *testing.T) {
 		for _, f := range fixtures {
 			t.Run(lang+"/"+f.name, func(t *testing.T) {
 				ev := f.build(t)
-				name := defaultTemplate(ev, templates)
+				name := DefaultName(ev, has(templates))
 				if ev.Type == "github" {
 					require.True(t, name == "github."+ev.Event || name == "github.default", name)
 				}
@@ -316,11 +321,11 @@ func TestBuiltinTemplateSet(t *testing.T) {
 
 		templates := btTemplates(t, lang)
 		for _, e := range btGitHubEvents {
-			assert.Equal(t, "github."+e, defaultTemplate(&event.Event{Type: "github", Event: e}, templates))
+			assert.Equal(t, "github."+e, DefaultName(&event.Event{Type: "github", Event: e}, has(templates)))
 		}
-		assert.Equal(t, "github.default", defaultTemplate(&event.Event{Type: "github", Event: "star"}, templates))
-		assert.Equal(t, "alertmanager.default", defaultTemplate(&event.Event{Type: "alertmanager", Event: "alert"}, templates))
-		assert.Equal(t, "generic.default", defaultTemplate(&event.Event{Type: "generic", Event: "deploy"}, templates))
+		assert.Equal(t, "github.default", DefaultName(&event.Event{Type: "github", Event: "star"}, has(templates)))
+		assert.Equal(t, "alertmanager.default", DefaultName(&event.Event{Type: "alertmanager", Event: "alert"}, has(templates)))
+		assert.Equal(t, "generic.default", DefaultName(&event.Event{Type: "generic", Event: "deploy"}, has(templates)))
 	}
 }
 
@@ -819,7 +824,7 @@ func TestBuiltinSynthetic(t *testing.T) {
 		for _, c := range btCases() {
 			t.Run(lang+"/"+c.name, func(t *testing.T) {
 				ev := c.event(t)
-				name := defaultTemplate(ev, templates)
+				name := DefaultName(ev, has(templates))
 				if c.template != "" {
 					assert.Equal(t, c.template, name, "default template")
 				}
@@ -984,7 +989,7 @@ func TestBuiltinNullAndMissingFields(t *testing.T) {
 			for vname, p := range variants {
 				t.Run(lang+"/"+s.name+"/"+vname, func(t *testing.T) {
 					ev := s.event(p)
-					name := defaultTemplate(ev, templates)
+					name := DefaultName(ev, has(templates))
 					got, err := btRender(templates, name, ev)
 					require.NoError(t, err, "%s", name)
 					btCheckClean(t, got)
@@ -1002,12 +1007,12 @@ func BenchmarkBuiltinTemplates(b *testing.B) {
 		templates := btTemplates(b, lang)
 		for _, f := range fixtures {
 			ev := f.build(b)
-			name := defaultTemplate(ev, templates)
+			name := DefaultName(ev, has(templates))
 			vars := ev.Vars()
 			b.Run(lang+"/"+name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, _, err := templates[name].render(vars, btRenderLimit); err != nil {
+					if _, _, err := templates[name].Render(vars, btRenderLimit); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -1,4 +1,4 @@
-package rules_test
+package render_test
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/render"
 )
 
 var partMark = regexp.MustCompile(`^\((\d+)/(\d+)\) `)
@@ -36,11 +36,11 @@ func unmark(t *testing.T, parts []string) []string {
 
 func TestSplitShortTextUntouched(t *testing.T) {
 	for _, text := range []string{"", "short", "两行\n文字 🚀", strings.Repeat("x", 100)} {
-		assert.Equal(t, []string{text}, rules.Split(text, 100, 4, "https://x"))
+		assert.Equal(t, []string{text}, render.Split(text, 100, 4, "https://x"))
 	}
 	// No limit: nothing is split.
 	long := strings.Repeat("长", 1000)
-	assert.Equal(t, []string{long}, rules.Split(long, 0, 4, ""))
+	assert.Equal(t, []string{long}, render.Split(long, 0, 4, ""))
 }
 
 func TestSplitRespectsBytesAndCharacters(t *testing.T) {
@@ -63,7 +63,7 @@ func TestSplitRespectsBytesAndCharacters(t *testing.T) {
 	for name, text := range texts {
 		for _, maxBytes := range []int{32, 33, 34, 35, 37, 50, 64, 100, 257, 1000} {
 			t.Run(fmt.Sprintf("%s/%d", name, maxBytes), func(t *testing.T) {
-				parts := rules.Split(text, maxBytes, 1000, "")
+				parts := render.Split(text, maxBytes, 1000, "")
 				require.NotEmpty(t, parts)
 				for i, p := range parts {
 					assert.LessOrEqual(t, len(p), maxBytes, "part %d: %q", i, p)
@@ -79,7 +79,7 @@ func TestSplitRespectsBytesAndCharacters(t *testing.T) {
 
 func TestSplitOnLineBoundaries(t *testing.T) {
 	text := "第一行 line one\n第二行 line two\n第三行 line three\n第四行 line four"
-	parts := rules.Split(text, 50, 4, "")
+	parts := render.Split(text, 50, 4, "")
 	assert.Equal(t, []string{
 		"(1/2) 第一行 line one\n第二行 line two",
 		"(2/2) 第三行 line three\n第四行 line four",
@@ -94,7 +94,7 @@ func TestSplitTruncates(t *testing.T) {
 	text := b.String()
 
 	t.Run("with a link", func(t *testing.T) {
-		parts := rules.Split(text, 200, 3, "https://example.com/pr/1?x=1&y=2")
+		parts := render.Split(text, 200, 3, "https://example.com/pr/1?x=1&y=2")
 		require.Len(t, parts, 3)
 		for _, p := range parts {
 			assert.LessOrEqual(t, len(p), 200)
@@ -105,25 +105,25 @@ func TestSplitTruncates(t *testing.T) {
 		assert.True(t, strings.HasPrefix(parts[0], "(1/3) 第0行"))
 	})
 	t.Run("without a link", func(t *testing.T) {
-		parts := rules.Split(text, 200, 2, "")
+		parts := render.Split(text, 200, 2, "")
 		require.Len(t, parts, 2)
 		assert.True(t, strings.HasSuffix(parts[1], "\n…(truncated)"), parts[1])
 	})
 	t.Run("a link too long for the part is left out", func(t *testing.T) {
-		parts := rules.Split(text, 200, 2, "https://example.com/"+strings.Repeat("x", 150))
+		parts := render.Split(text, 200, 2, "https://example.com/"+strings.Repeat("x", 150))
 		require.Len(t, parts, 2)
 		assert.True(t, strings.HasSuffix(parts[1], "\n…(truncated)"), parts[1])
 		assert.LessOrEqual(t, len(parts[1]), 200)
 	})
 	t.Run("one part at most: truncated, not marked", func(t *testing.T) {
-		parts := rules.Split(text, 200, 1, "https://e.com")
+		parts := render.Split(text, 200, 1, "https://e.com")
 		require.Len(t, parts, 1)
 		assert.False(t, partMark.MatchString(parts[0]))
 		assert.True(t, strings.HasSuffix(parts[0], "…(truncated, full text: https://e.com)"), parts[0])
 		assert.LessOrEqual(t, len(parts[0]), 200)
 	})
 	t.Run("cut inside a long line of wide characters", func(t *testing.T) {
-		parts := rules.Split(strings.Repeat("宽😀", 500), 101, 2, "")
+		parts := render.Split(strings.Repeat("宽😀", 500), 101, 2, "")
 		require.Len(t, parts, 2)
 		for _, p := range parts {
 			assert.LessOrEqual(t, len(p), 101)
@@ -136,7 +136,7 @@ func TestSplitManyParts(t *testing.T) {
 	// Marks like "(100/150) " are longer than "(1/4) ": the limit holds.
 	text := strings.Repeat("一二三四五六七八九十 and some ASCII to fill each line\n", 500) + strings.Repeat("x", 100000)
 	for _, maxParts := range []int{9, 10, 99, 100, 150, 1000} {
-		parts := rules.Split(text, 64, maxParts, "")
+		parts := render.Split(text, 64, maxParts, "")
 		assert.Len(t, parts, maxParts)
 		for i, p := range parts {
 			require.LessOrEqual(t, len(p), 64, "max_parts %d, part %d: %q", maxParts, i, p)
@@ -148,7 +148,7 @@ func TestSplitInvalidUTF8DoesNotHang(t *testing.T) {
 	// Templates can slice strings by byte; whatever comes out, Split ends.
 	text := strings.Repeat("\x80", 500) + "\n" + strings.Repeat("\xbf", 500)
 	done := make(chan []string)
-	go func() { done <- rules.Split(text, 100, 20, "") }()
+	go func() { done <- render.Split(text, 100, 20, "") }()
 	select {
 	case parts := <-done:
 		for _, p := range parts {
@@ -156,35 +156,5 @@ func TestSplitInvalidUTF8DoesNotHang(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Split does not return on invalid UTF-8")
-	}
-}
-
-func TestEventLink(t *testing.T) {
-	pr := githubEvent("gh", "pull_request", fixture(t, "github/pull_request.opened.json"))
-	assert.Equal(t, "https://github.com/Codertocat/Hello-World/pull/2", rules.EventLink(pr))
-	push := githubEvent("gh", "push", fixture(t, "github/push.json"))
-	assert.Equal(t, push.Payload["compare"], rules.EventLink(push))
-	ping := githubEvent("gh", "ping", fixture(t, "github/ping.json"))
-	assert.Equal(t, "https://github.com/Octocoders/Hello-World", rules.EventLink(ping))
-	assert.Equal(t, "http://alertmanager.monitoring.svc:9093", rules.EventLink(firingEvent(t)))
-	assert.Equal(t, "https://d.example/1", rules.EventLink(genericEvent(map[string]any{"link": "https://d.example/1"})))
-	assert.Equal(t, "", rules.EventLink(genericEvent(nil)))
-}
-
-func TestHasMentionNeedsAWordBoundary(t *testing.T) {
-	for _, tt := range []struct {
-		text, name string
-		want       bool
-	}{
-		{"@Alice look", "Alice", true},
-		{"hi @Alice", "Alice", true},
-		{"@Alice, look", "Alice", true},
-		{"@Alice look", "Al", false},
-		{"@Alice and @Al", "Al", true},
-		{"@值班 告警", "值班", true},
-		{"@值班员", "值班", false},
-		{"no mention", "Alice", false},
-	} {
-		assert.Equal(t, tt.want, rules.HasMention(tt.text, tt.name), "%q in %q", tt.name, tt.text)
 	}
 }

@@ -1,4 +1,4 @@
-package rules
+package render
 
 import (
 	"embed"
@@ -17,8 +17,8 @@ import (
 //go:embed builtin
 var builtinFS embed.FS
 
-// builtinTemplates returns the built-in text templates for a language.
-func builtinTemplates(lang string) map[string]config.Template {
+// Builtins returns the built-in text templates for a language.
+func Builtins(lang string) map[string]config.Template {
 	out := map[string]config.Template{}
 	for _, l := range []string{"zh", lang} {
 		entries, _ := fs.ReadDir(builtinFS, "builtin/"+l)
@@ -33,13 +33,12 @@ func builtinTemplates(lang string) map[string]config.Template {
 	return out
 }
 
-// defaultTemplate names the built-in template for an event when a rule
-// names none: the event's own (github.push) or its type's default.
-func defaultTemplate(ev *event.Event, templates map[string]*tmpl) string {
-	if name := ev.Type + "." + ev.Event; ev.Event != "" {
-		if _, ok := templates[name]; ok {
-			return name
-		}
+// DefaultName names the built-in template for an event when a rule
+// names none: the event's own (github.push) if has says it exists, or its
+// type's default.
+func DefaultName(ev *event.Event, has func(name string) bool) string {
+	if name := ev.Type + "." + ev.Event; ev.Event != "" && has(name) {
+		return name
 	}
 	switch ev.Type {
 	case "gitlab":

@@ -1,4 +1,4 @@
-package rules
+package render
 
 import (
 	"context"
@@ -33,33 +33,43 @@ func (e *budgetError) Is(target error) bool { return target == ErrBudget }
 
 func (e *budgetError) Unwrap() error { return e.cause }
 
-// renderLimits are what one webhook's renders may spend: they share the
-// context and the deadline; each render has its own iterations.
-type renderLimits struct {
+// Limits are what one webhook's renders may spend: they share the
+// context and the deadline; each render has its own iterations. The zero
+// value limits nothing.
+type Limits struct {
 	ctx        context.Context // nil: none
 	deadline   time.Time
 	timeout    time.Duration
 	iterations int
 }
 
-func newRenderLimits(ctx context.Context, timeout time.Duration, iterations int) *renderLimits {
-	l := &renderLimits{ctx: ctx, timeout: timeout, iterations: iterations}
+func NewLimits(ctx context.Context, timeout time.Duration, iterations int) *Limits {
+	l := &Limits{ctx: ctx, timeout: timeout, iterations: iterations}
 	if timeout > 0 {
 		l.deadline = time.Now().Add(timeout)
 	}
 	return l
 }
 
-// err reports whether the limits are spent already: no render starts then.
-func (l *renderLimits) err() error {
-	b := budget{renderLimits: l}
+// Reset makes l the limits of a new webhook, in place (the engine keeps
+// one in each pooled routing).
+func (l *Limits) Reset(ctx context.Context, timeout time.Duration, iterations int) {
+	*l = Limits{ctx: ctx, timeout: timeout, iterations: iterations}
+	if timeout > 0 {
+		l.deadline = time.Now().Add(timeout)
+	}
+}
+
+// Err reports whether the limits are spent already: no render starts then.
+func (l *Limits) Err() error {
+	b := budget{Limits: l}
 	return b.check()
 }
 
 // budget is one render's account: it belongs to one template instance,
 // used by one goroutine at a time.
 type budget struct {
-	*renderLimits
+	*Limits
 	left  int // iterations left
 	ticks int // charged since the clock was last read
 	name  string
@@ -67,7 +77,7 @@ type budget struct {
 
 // check reads the context and the clock.
 func (b *budget) check() error {
-	if b == nil || b.renderLimits == nil {
+	if b == nil || b.Limits == nil {
 		return nil
 	}
 	if b.ctx != nil {
@@ -230,14 +240,14 @@ func guard(t *template.Template) *guarded {
 	return g
 }
 
-func (g *guarded) get(lim *renderLimits) *instance {
+func (g *guarded) get(lim *Limits) *instance {
 	in := g.pool.Get().(*instance)
-	in.b.renderLimits, in.b.left, in.b.ticks = lim, lim.iterations, 0
+	in.b.Limits, in.b.left, in.b.ticks = lim, lim.iterations, 0
 	return in
 }
 
 func (g *guarded) put(in *instance) {
-	in.b.renderLimits = nil
+	in.b.Limits = nil
 	g.pool.Put(in)
 }
 

@@ -1,4 +1,4 @@
-package rules
+package render
 
 import (
 	"encoding/json"
@@ -698,7 +698,7 @@ func TestFnDefaults(t *testing.T) {
 }
 
 func TestFnRegexCache(t *testing.T) {
-	var c fnRegexCache
+	var c regexCache
 	r1, err := c.get(`a(b+)`)
 	require.NoError(t, err)
 	r2, err := c.get(`a(b+)`)
@@ -710,13 +710,13 @@ func TestFnRegexCache(t *testing.T) {
 	_, ok := c.m.Load(`(`)
 	assert.False(t, ok, "an invalid pattern is not cached")
 
-	for i := range 3 * fnRegexCacheMax {
+	for i := range 3 * regexCacheMax {
 		_, err := c.get(fmt.Sprintf("p%d", i))
 		require.NoError(t, err)
 	}
 	size := 0
 	c.m.Range(func(any, any) bool { size++; return true })
-	assert.LessOrEqual(t, size, fnRegexCacheMax, "the cache is bounded")
+	assert.LessOrEqual(t, size, regexCacheMax, "the cache is bounded")
 	assert.Positive(t, size)
 
 	// regexReplace goes through the shared cache.
@@ -725,9 +725,9 @@ func TestFnRegexCache(t *testing.T) {
 	got, err := fnCall(fm, "regexReplace", pattern, "n=$1", "fn-regex-cache-test-42")
 	require.NoError(t, err)
 	assert.Equal(t, "n=42", got)
-	cached, ok := fnRegexps.m.Load(pattern)
+	cached, ok := regexps.m.Load(pattern)
 	require.True(t, ok)
-	again, err := fnRegexps.get(pattern)
+	again, err := regexps.get(pattern)
 	require.NoError(t, err)
 	assert.Same(t, cached, again)
 
@@ -745,17 +745,17 @@ func TestFnRegexCache(t *testing.T) {
 
 func TestFnSortAlphaDoesNotMutate(t *testing.T) {
 	in := []string{"b", "a"}
-	assert.Equal(t, []string{"a", "b"}, fnSortAlpha(in))
+	assert.Equal(t, []string{"a", "b"}, sortAlpha(in))
 	assert.Equal(t, []string{"b", "a"}, in)
 }
 
 func TestFnAllocations(t *testing.T) {
 	s := "告警：磁盘使用率超过 95%"
 	for name, f := range map[string]func(){
-		"toString(string)": func() { _ = fnToString(s) },
-		"truncate(short)":  func() { _ = fnTruncate(100, s) },
-		"xml(clean)":       func() { _ = fnXML(s) },
-		"hasPrefix":        func() { _ = strings.HasPrefix(fnToString(s), fnToString("告警")) },
+		"toString(string)": func() { _ = toString(s) },
+		"truncate(short)":  func() { _ = truncate(100, s) },
+		"xml(clean)":       func() { _ = xmlEscape(s) },
+		"hasPrefix":        func() { _ = strings.HasPrefix(toString(s), toString("告警")) },
 	} {
 		assert.Zero(t, testing.AllocsPerRun(100, f), name)
 	}
@@ -827,8 +827,8 @@ func FuzzFnTruncate(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string, n int) {
 		n %= 64
-		r := fnTruncate(n, s)
-		b := fnTruncateBytes(n, s)
+		r := truncate(n, s)
+		b := truncateBytes(n, s)
 		if n <= 0 {
 			if r != "" || b != "" {
 				t.Fatalf("n=%d: %q %q", n, r, b)
@@ -845,7 +845,7 @@ func FuzzFnTruncate(f *testing.F) {
 			t.Fatalf("split a rune: %q -> %q, %q", s, r, b)
 		}
 		for _, cut := range []string{r, b} {
-			if cut != s && !strings.HasPrefix(s, strings.TrimSuffix(cut, fnEllipsis)) {
+			if cut != s && !strings.HasPrefix(s, strings.TrimSuffix(cut, ellipsis)) {
 				t.Fatalf("%q is not a prefix of %q", cut, s)
 			}
 		}

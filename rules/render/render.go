@@ -1,4 +1,10 @@
-package rules
+// Package render turns an event's data into the text or the app card
+// WeChat shows: templates (Parse, Template.Render), bounded in output, time
+// and work (budget.go), the functions templates call (funcs.go, by kind in
+// time.go, text.go, values.go, alerts.go), the built-in templates per
+// language (builtin/), splitting long text into parts (split.go) and the
+// appmsg XML of link cards. It knows nothing of rules or of HTTP.
+package render
 
 import (
 	"bytes"
@@ -15,19 +21,22 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/rules/config"
 )
 
-// tmpl is a compiled template: text, a link card, or a raw appmsg.
-type tmpl struct {
+// Template is a compiled template: text, a link card, or a raw appmsg.
+type Template struct {
 	name   string
 	text   *guarded
 	appmsg *guarded
 	link   *linkTmpl
 }
 
+// Name is the template's name in the config (or the built-in's, github.push).
+func (t *Template) Name() string { return t.name }
+
 type linkTmpl struct {
 	title, des, url, thumb *guarded
 }
 
-func parseTemplate(name string, t config.Template, funcs template.FuncMap) (*tmpl, error) {
+func Parse(name string, t config.Template, funcs template.FuncMap) (*Template, error) {
 	parse := func(part, src string) (*guarded, error) {
 		tn := name
 		if part != "" {
@@ -42,7 +51,7 @@ func parseTemplate(name string, t config.Template, funcs template.FuncMap) (*tmp
 		}
 		return guard(t), nil
 	}
-	out := &tmpl{name: name}
+	out := &Template{name: name}
 	var err error
 	switch {
 	case t.Link != nil:
@@ -145,7 +154,7 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 // key as "<no value>" even with missingkey=zero (the zero value of an
 // interface is nil); like Helm, the bridge removes it so a message never
 // shows it.
-func execute(g *guarded, data any, max int, lim *renderLimits) (string, error) {
+func execute(g *guarded, data any, max int, lim *Limits) (string, error) {
 	buf := buffers.Get().(*limitedBuffer)
 	defer buffers.Put(buf)
 	in := g.get(lim)
@@ -178,13 +187,13 @@ func execute(g *guarded, data any, max int, lim *renderLimits) (string, error) {
 var buffers = sync.Pool{New: func() any { return new(limitedBuffer) }}
 
 // render runs a template within the default limits.
-func (t *tmpl) render(data any, max int) (text, xmlOut string, err error) {
-	return t.renderWithin(data, max, newRenderLimits(nil, config.DefaultRenderTimeout, config.DefaultRenderIterations))
+func (t *Template) Render(data any, max int) (text, xmlOut string, err error) {
+	return t.RenderWithin(data, max, NewLimits(nil, config.DefaultRenderTimeout, config.DefaultRenderIterations))
 }
 
-// renderWithin runs a template within lim: text for text templates, xml
+// RenderWithin runs a template within lim: text for text templates, xml
 // for cards.
-func (t *tmpl) renderWithin(data any, max int, lim *renderLimits) (text, xmlOut string, err error) {
+func (t *Template) RenderWithin(data any, max int, lim *Limits) (text, xmlOut string, err error) {
 	switch {
 	case t.link != nil:
 		var f [4]string
