@@ -398,4 +398,3 @@ func mentionName(wxid string, contacts map[string]rules.Contact) string {
 	}
 	return ""
 }
-
