@@ -13,6 +13,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/adapters"
 	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
+	"github.com/gewe-bridge/gewe-bridge/bridge/ui"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
@@ -45,6 +46,10 @@ func (s *Service) newApp(cfg *config.Config) *fiber.App {
 	app.Server().ErrorHandler = parseErrorHandler
 	app.Use(s.recoverPanic)
 	app.Post("/hooks/:source", s.hook)
+	// The web console and its JSON API (bridge/ui); its POST routes read
+	// their own bodies, bounded.
+	s.console.Register(app)
+	read, admin := s.console.Guard(ui.Reader), s.console.Guard(ui.Admin)
 	// Nothing below reads a body: the connection of one that sent a body
 	// closes after the answer, as what is left of it is not read.
 	app.Use(closeWithBody)
@@ -56,12 +61,13 @@ func (s *Service) newApp(cfg *config.Config) *fiber.App {
 	}
 	// The admin check is per route: a group on "" would answer 401 to
 	// every unknown path instead of 404.
-	app.Post("/-/reload", s.requireAdmin, s.reload)
-	app.Get("/api/v1/status", s.requireAdmin, s.status)
-	app.Get("/api/v1/messages", s.requireAdmin, s.listMessages)
-	app.Get("/api/v1/messages/:id", s.requireAdmin, s.getMessage)
-	app.Post("/api/v1/messages/:id/retry", s.requireAdmin, s.retryMessage)
-	app.Get("/api/v1/traces", s.requireAdmin, s.listTraces)
+	// The read-only token (and a read-only session) opens the GET routes.
+	app.Post("/-/reload", admin, s.reload)
+	app.Get("/api/v1/status", read, s.status)
+	app.Get("/api/v1/messages", read, s.listMessages)
+	app.Get("/api/v1/messages/:id", read, s.getMessage)
+	app.Post("/api/v1/messages/:id/retry", admin, s.retryMessage)
+	app.Get("/api/v1/traces", read, s.listTraces)
 	app.Use(func(c *fiber.Ctx) error { return fail(c, fiber.StatusNotFound, "not found") })
 	return app
 }
@@ -332,19 +338,6 @@ func (s *Service) ready(c *fiber.Ctx) error {
 	return c.SendString("OK\n")
 }
 
-// requireAdmin guards the admin API with server.admin_token; without one
-// configured, the admin API is off.
-func (s *Service) requireAdmin(c *fiber.Ctx) error {
-	token := string(s.state.Load().rules.Config().Server.AdminToken)
-	if token == "" {
-		return fail(c, fiber.StatusForbidden, "the admin API is off: set server.admin_token")
-	}
-	if !adapters.BearerOK(c.Get(fiber.HeaderAuthorization), token) {
-		return fail(c, fiber.StatusUnauthorized, "missing or wrong admin token")
-	}
-	return c.Next()
-}
-
 func (s *Service) reload(c *fiber.Ctx) error {
 	if err := s.Reload(); err != nil {
 		return c.Status(fiber.StatusBadRequest).JSON(fiber.Map{"ok": false, "error": err.Error()})
@@ -378,15 +371,56 @@ func (s *Service) status(c *fiber.Ctx) error {
 	} else {
 		out["queue_error"] = "cannot read the outbox"
 	}
+	out["pace"] = s.pace(ctx, cfg)
 	return c.JSON(out)
 }
 
+// paceUsed is how much of delivery.per_minute the sender used in the
+// last minute: the messages recorded sent in it (a coalesced send counts
+// each message it carried).
+type paceUsed struct {
+	Account   string `json:"account"`
+	PerMinute int    `json:"per_minute"`
+	SentInMin int    `json:"sent_last_minute"`
+	DailyCap  int    `json:"daily_cap,omitempty"`
+}
+
+func (s *Service) pace(ctx context.Context, cfg *rules.Config) paceUsed {
+	p := paceUsed{Account: s.opts.Account, PerMinute: cfg.Delivery.PerMinute, DailyCap: cfg.Delivery.DailyCap}
+	// Sent messages are listed newest first by id; those sent in the last
+	// minute are among the newest unless retries sent old ones.
+	sent, err := s.opts.Outbox.List(ctx, outbox.ListFilter{State: outbox.StateSent, Limit: max(2*p.PerMinute, 100)})
+	if err != nil {
+		return p
+	}
+	since := s.opts.Now().Add(-time.Minute)
+	for _, q := range sent {
+		if q.Account == s.opts.Account && q.SentAt.After(since) {
+			p.SentInMin++
+		}
+	}
+	return p
+}
+
 func (s *Service) listMessages(c *fiber.Ctx) error {
-	f := outbox.ListFilter{State: c.Query("state"), Before: int64(c.QueryInt("before")), Limit: c.QueryInt("limit", 50)}
+	f := outbox.ListFilter{State: c.Query("state"), Before: int64(c.QueryInt("before")), Limit: c.QueryInt("limit", 50),
+		To: s.recipient(c.Query("to")), Rule: strings.Clone(c.Query("rule")), Source: strings.Clone(c.Query("source"))}
 	switch f.State {
 	case "", outbox.StatePending, outbox.StateSent, outbox.StateDead, outbox.StateDryRun:
 	default:
 		return fail(c, fiber.StatusBadRequest, "state must be pending, sent, dead or dry_run")
+	}
+	for _, t := range []struct {
+		name string
+		to   *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := c.Query(t.name); v != "" {
+			at, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return fail(c, fiber.StatusBadRequest, t.name+" must be an RFC 3339 time, e.g. 2026-05-12T08:00:00Z")
+			}
+			*t.to = at
+		}
 	}
 	msgs, err := s.opts.Outbox.List(c.Context(), f)
 	if err != nil {
@@ -400,6 +434,16 @@ func (s *Service) listMessages(c *fiber.Ctx) error {
 		out["next_before"] = msgs[len(msgs)-1].ID
 	}
 	return c.JSON(out)
+}
+
+// recipient is the wxid a history search names: a contact's name, or
+// the wxid itself.
+func (s *Service) recipient(q string) string {
+	q = strings.TrimSpace(q)
+	if ct, ok := s.Config().Contacts[q]; ok {
+		return ct.Wxid
+	}
+	return strings.Clone(q)
 }
 
 func (s *Service) getMessage(c *fiber.Ctx) error {

@@ -19,6 +19,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/bridge/delivery"
 	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
+	"github.com/gewe-bridge/gewe-bridge/bridge/ui"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/gofiber/fiber/v2"
@@ -38,6 +39,9 @@ type Options struct {
 	Logger  *slog.Logger
 	Version string // of the build, for the status API
 	Now     func() time.Time
+	// ReadToken opens the console and the admin API's reads, not its
+	// changes; "" reads $GEWE_BRIDGE_READ_TOKEN (ReadTokenEnv).
+	ReadToken string
 }
 
 // Service is gewe-bridge running: it accepts webhooks and sends messages.
@@ -48,6 +52,7 @@ type Service struct {
 	sender  *delivery.Sender
 	app     *fiber.App
 	traces  *traceLog
+	console *ui.Console
 	bodies  *budget // the room request bodies may take (body.go)
 	closing atomic.Bool
 	// inflight counts webhooks being handled, so that a shutdown waits
@@ -78,6 +83,9 @@ func New(opts Options) (*Service, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.ReadToken == "" {
+		opts.ReadToken = readToken()
+	}
 	s := &Service{opts: opts, log: opts.Logger, bodies: newBudget(bodyBudget, bodyWait)}
 	rs := opts.Initial
 	if rs == nil {
@@ -94,6 +102,7 @@ func New(opts Options) (*Service, error) {
 	cfg := rs.Config()
 	s.traces = newTraceLog(cfg.Limits.TracesKept)
 	s.sender = delivery.NewSender(opts.Account, opts.Outbox, opts.Client, cfg, opts.Metrics, s.log)
+	s.console = ui.New(consoleBackend{s})
 	s.app = s.newApp(cfg)
 	s.opts.Metrics.Reloaded(true)
 	s.opts.Metrics.WatchOutbox(opts.Outbox, opts.Now)

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -26,6 +27,37 @@ type WebhookTrace struct {
 	Messages int      `json:"messages"`
 	// Refusal says why a refused webhook was refused (as its answer did).
 	Refusal string `json:"refusal,omitempty"`
+	// Seq numbers the traces of this process; TraceRequest(Seq) gives the
+	// request of one that HasRequest, for the console's playground.
+	Seq        uint64 `json:"seq"`
+	HasRequest bool   `json:"has_request"`
+
+	req *TraceRequest
+}
+
+// TraceRequest is what a traced webhook sent: its headers, credentials
+// already redacted, and its body. Only webhooks that passed their
+// source's authentication are kept, within traceBodyBytes each and
+// traceBytes in all.
+type TraceRequest struct {
+	Source  string            `json:"source"`
+	Headers map[string]string `json:"headers"`
+	Body    []byte            `json:"-"`
+}
+
+// The memory the kept requests may take: a larger body is not kept, and
+// past the total the oldest requests are let go (their traces stay).
+const (
+	traceBodyBytes = 256 << 10
+	traceBytes     = 8 << 20
+)
+
+func (r *TraceRequest) size() int {
+	n := len(r.Body)
+	for k, v := range r.Headers {
+		n += len(k) + len(v)
+	}
+	return n
 }
 
 // What became of a webhook.
@@ -39,9 +71,11 @@ const (
 
 // traceLog keeps the last n traces per source.
 type traceLog struct {
-	mu  sync.Mutex
-	n   int
-	per map[string][]WebhookTrace
+	mu    sync.Mutex
+	n     int
+	per   map[string][]WebhookTrace
+	seq   uint64
+	bytes int // of the requests kept
 }
 
 func newTraceLog(n int) *traceLog { return &traceLog{n: n, per: map[string][]WebhookTrace{}} }
@@ -54,6 +88,11 @@ func (l *traceLog) add(ev *event.Event, res *rules.Result, at time.Time, outcome
 	}
 	t := WebhookTrace{At: at, Source: ev.Source, Event: ev.Event, Action: ev.Action, ID: ev.ID,
 		Outcome: outcome, Code: code, Matched: []string{}}
+	if len(ev.Raw) <= traceBodyBytes {
+		// ev.Raw is the hook's own copy; the headers were copied out of
+		// Fiber's buffers and redacted (readRequest, RedactHeaders).
+		t.req = &TraceRequest{Source: ev.Source, Headers: maps.Clone(ev.Headers), Body: ev.Raw}
+	}
 	if res != nil {
 		t.Messages = len(res.Messages)
 		if res.Matched != nil {
@@ -83,11 +122,57 @@ func (l *traceLog) refused(source, event, id string, at time.Time, code int, why
 func (l *traceLog) put(t WebhookTrace) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.seq++
+	t.Seq = l.seq
 	ring := l.per[t.Source]
 	if len(ring) >= l.n {
+		if old := ring[0].req; old != nil {
+			l.bytes -= old.size()
+		}
 		ring = append(ring[:0], ring[1:]...)
 	}
+	if t.req != nil {
+		t.HasRequest = true
+		l.bytes += t.req.size()
+	}
 	l.per[t.Source] = append(ring, t)
+	for l.bytes > traceBytes && l.dropOldestRequest() {
+	}
+}
+
+// dropOldestRequest lets the oldest kept request go; false when none is.
+func (l *traceLog) dropOldestRequest() bool {
+	var oldest *WebhookTrace
+	for _, ring := range l.per {
+		for i := range ring {
+			if ring[i].req != nil {
+				if oldest == nil || ring[i].Seq < oldest.Seq {
+					oldest = &ring[i]
+				}
+				break // a ring is oldest first
+			}
+		}
+	}
+	if oldest == nil {
+		return false
+	}
+	l.bytes -= oldest.req.size()
+	oldest.req, oldest.HasRequest = nil, false
+	return true
+}
+
+// request returns the request of trace seq, if it is still kept.
+func (l *traceLog) request(seq uint64) (*TraceRequest, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, ring := range l.per {
+		for _, t := range ring {
+			if t.Seq == seq && t.req != nil {
+				return t.req, true
+			}
+		}
+	}
+	return nil, false
 }
 
 // list returns the traces of a source (all when empty), newest first.

@@ -75,11 +75,22 @@ type Backlog struct {
 	Oldest  time.Time // when the oldest pending message was accepted
 }
 
-// ListFilter selects messages for the admin API.
+// ListFilter selects messages for the admin API. Empty fields select
+// everything.
 type ListFilter struct {
 	State  string // "" for all
 	Before int64  // page: ids below this; 0 for the newest
 	Limit  int
+	To     string    // the recipient's wxid or NNNN@chatroom
+	Rule   string    // the rule that produced it
+	Source string    // the source of its webhook
+	Since  time.Time // accepted at or after
+	Until  time.Time // accepted before
+}
+
+// Narrowed reports whether the filter selects on more than the state.
+func (f ListFilter) Narrowed() bool {
+	return f.To != "" || f.Rule != "" || f.Source != "" || !f.Since.IsZero() || !f.Until.IsZero()
 }
 
 // Intake is what the webhook handler needs: Accept returns only once the

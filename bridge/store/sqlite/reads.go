@@ -86,7 +86,60 @@ func (s *Store) List(ctx context.Context, f outbox.ListFilter) ([]outbox.Queued,
 	if !ok {
 		return nil, nil // no message is in a state that does not exist
 	}
+	if f.Narrowed() {
+		return s.listNarrowed(ctx, f, before, limit)
+	}
 	return s.queryQueued(ctx, st, before, limit)
+}
+
+// listNarrowed is List with a recipient, rule, source or time: a query
+// built for the filter, walking messages by id from before down (the
+// console's searches; the unfiltered listings keep their statements).
+func (s *Store) listNarrowed(ctx context.Context, f outbox.ListFilter, before int64, limit int) ([]outbox.Queued, error) {
+	q := `SELECT ` + queuedCols + ` FROM messages m JOIN events e ON e.id = m.event WHERE m.id < ?`
+	args := []any{before}
+	add := func(cond string, v any) {
+		q += " AND " + cond
+		args = append(args, v)
+	}
+	if f.State != "" {
+		add("m.state = ?", f.State)
+	}
+	if f.To != "" {
+		add("m.recipient = ?", f.To)
+	}
+	if f.Rule != "" {
+		add("m.rule = ?", f.Rule)
+	}
+	if f.Source != "" {
+		add("e.source = ?", f.Source)
+	}
+	if !f.Since.IsZero() {
+		add("m.created_at >= ?", encodeTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("m.created_at < ?", encodeTime(f.Until))
+	}
+	q += ` ORDER BY m.id DESC LIMIT ?`
+	args = append(args, limit)
+	if err := s.readLock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []outbox.Queued
+	for rows.Next() {
+		var m outbox.Queued
+		if err := scanQueued(rows, &m); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }
 
 // listByState is the List statement for each state filter ("" for all).
