@@ -5,6 +5,7 @@ import (
 
 	"github.com/gewe-bridge/gewe-bridge/adapters"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // ReadTokenEnv names the environment variable with the console's and the
@@ -24,7 +25,7 @@ func (b consoleBackend) Tokens() (admin, read string) {
 // Receive decodes a playground request with the source's adapter, as the
 // hook would, credentials unchecked (as `gewe-bridge test` does), and
 // redacts its headers.
-func (b consoleBackend) Receive(source string, req *adapters.Request) (*rules.Event, error) {
+func (b consoleBackend) Receive(source string, req *adapters.Request) (*event.Event, error) {
 	cfg := b.s.Config()
 	src := NewSource(source, cfg.Sources[source], cfg.Limits, NoCredentials)
 	if int64(len(req.Body)) > src.Limit {
@@ -37,7 +38,7 @@ func (b consoleBackend) Receive(source string, req *adapters.Request) (*rules.Ev
 	if err != nil {
 		return nil, err
 	}
-	adapters.RedactHeaders(ev.Headers, src.CredentialHeader)
+	ev.Headers = event.RedactHeaders(ev.Headers, src.CredentialHeader)
 	return ev, nil
 }
 

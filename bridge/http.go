@@ -385,7 +385,7 @@ type paceUsed struct {
 	DailyCap  int    `json:"daily_cap,omitempty"`
 }
 
-func (s *Service) pace(ctx context.Context, cfg *rules.Config) paceUsed {
+func (s *Service) pace(ctx context.Context, cfg *config.Config) paceUsed {
 	p := paceUsed{Account: s.opts.Account, PerMinute: cfg.Delivery.PerMinute, DailyCap: cfg.Delivery.DailyCap}
 	// Sent messages are listed newest first by id; those sent in the last
 	// minute are among the newest unless retries sent old ones.

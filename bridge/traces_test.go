@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // TestTraceRequestsAreBounded: a body over traceBodyBytes is not kept,
@@ -15,14 +15,14 @@ func TestTraceRequestsAreBounded(t *testing.T) {
 	l := newTraceLog(100)
 	at := time.Now()
 	big := bytes.Repeat([]byte("x"), traceBodyBytes+1)
-	l.add(&rules.Event{Source: "a", Raw: big}, nil, at, OutcomeQueued, 202)
+	l.add(&event.Event{Source: "a", Raw: big}, nil, at, OutcomeQueued, 202)
 	if _, ok := l.request(1); ok {
 		t.Fatal("a body over traceBodyBytes was kept")
 	}
 	body := bytes.Repeat([]byte("y"), traceBodyBytes)
 	n := 2 * traceBytes / traceBodyBytes
 	for i := range n {
-		l.add(&rules.Event{Source: "s" + strconv.Itoa(i%3), Raw: body, Headers: map[string]string{"h": "v"}}, nil, at, OutcomeQueued, 202)
+		l.add(&event.Event{Source: "s" + strconv.Itoa(i%3), Raw: body, Headers: map[string]string{"h": "v"}}, nil, at, OutcomeQueued, 202)
 	}
 	if l.bytes > traceBytes {
 		t.Fatalf("%d bytes of requests kept; the bound is %d", l.bytes, traceBytes)

@@ -15,6 +15,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
+
 	"github.com/gewe-bridge/gewe-bridge/adapters"
 	"github.com/gewe-bridge/gewe-bridge/rules"
 	"github.com/gofiber/fiber/v2"
@@ -52,19 +55,19 @@ type LinkForm struct {
 	ThumbURL string `json:"thumb_url,omitempty" yaml:"thumb_url,omitempty"`
 }
 
-func ruleForm(r rules.Rule) RuleForm {
+func ruleForm(r config.Rule) RuleForm {
 	return RuleForm{Name: r.Name, When: r.When, To: r.To, ToExpr: r.ToExpr, At: r.At, AtExpr: r.AtExpr,
 		Template: r.Template, TemplateExpr: r.TemplateExpr, Continue: r.Continue, SplitAlerts: r.SplitAlerts,
 		AllowAnyRecipient: r.AllowAnyRecipient}
 }
 
-func (f RuleForm) rule() rules.Rule {
-	return rules.Rule{Name: f.Name, When: f.When, To: f.To, ToExpr: f.ToExpr, At: f.At, AtExpr: f.AtExpr,
+func (f RuleForm) rule() config.Rule {
+	return config.Rule{Name: f.Name, When: f.When, To: f.To, ToExpr: f.ToExpr, At: f.At, AtExpr: f.AtExpr,
 		Template: f.Template, TemplateExpr: f.TemplateExpr, Continue: f.Continue, SplitAlerts: f.SplitAlerts,
 		AllowAnyRecipient: f.AllowAnyRecipient}
 }
 
-func templateForm(t rules.Template) TemplateForm {
+func templateForm(t config.Template) TemplateForm {
 	f := TemplateForm{Text: t.Text, AppMsg: t.AppMsg}
 	if t.Link != nil {
 		f.Link = &LinkForm{Title: t.Link.Title, Des: t.Link.Des, URL: t.Link.URL, ThumbURL: t.Link.ThumbURL}
@@ -72,10 +75,10 @@ func templateForm(t rules.Template) TemplateForm {
 	return f
 }
 
-func (f TemplateForm) template() rules.Template {
-	t := rules.Template{Text: f.Text, AppMsg: f.AppMsg}
+func (f TemplateForm) template() config.Template {
+	t := config.Template{Text: f.Text, AppMsg: f.AppMsg}
 	if f.Link != nil {
-		t.Link = &rules.LinkCard{Title: f.Link.Title, Des: f.Link.Des, URL: f.Link.URL, ThumbURL: f.Link.ThumbURL}
+		t.Link = &config.LinkCard{Title: f.Link.Title, Des: f.Link.Des, URL: f.Link.URL, ThumbURL: f.Link.ThumbURL}
 	}
 	return t
 }
@@ -217,7 +220,7 @@ func (c *Console) Run(ctx context.Context, in *PreviewRequest) (out *Preview, co
 	rs := running
 	if in.Rule != nil || in.Template != nil {
 		edited, rulePath, tmplPath := edit(cfg, in)
-		var probs rules.Problems
+		var probs config.Problems
 		rs, probs = rules.Compile(edited)
 		for _, p := range probs {
 			mine := p.Path == rulePath || strings.HasPrefix(p.Path, rulePath+".") ||
@@ -275,12 +278,12 @@ func (c *Console) Run(ctx context.Context, in *PreviewRequest) (out *Preview, co
 
 // edit is the running config with the request's rule and template in
 // place, and their paths in it.
-func edit(running *rules.Config, in *PreviewRequest) (cfg *rules.Config, rulePath, tmplPath string) {
+func edit(running *config.Config, in *PreviewRequest) (cfg *config.Config, rulePath, tmplPath string) {
 	c := *running // what Compile reads; the file's positions stay shared
 	c.Rules = slices.Clone(c.Rules)
 	c.Templates = maps.Clone(c.Templates)
 	if c.Templates == nil {
-		c.Templates = map[string]rules.Template{}
+		c.Templates = map[string]config.Template{}
 	}
 	rulePath, tmplPath = "-", "-"
 	if in.Rule != nil {
@@ -329,10 +332,10 @@ func templateYAML(name string, t TemplateForm) string {
 
 // bubbles are the messages as WeChat shows them: a text with its
 // mentions, numbered when split, or a card.
-func bubbles(msgs []rules.Message, contacts map[string]rules.Contact) []Bubble {
+func bubbles(msgs []event.Message, contacts map[string]config.Contact) []Bubble {
 	out := make([]Bubble, 0, len(msgs))
 	for i, m := range msgs {
-		b := Bubble{Rule: m.Rule, To: m.To, ToName: nameOf(m.To, contacts), Group: rules.IsGroup(m.To), Text: m.Text, XML: m.XML, Part: 1, Parts: 1}
+		b := Bubble{Rule: m.Rule, To: m.To, ToName: nameOf(m.To, contacts), Group: config.IsGroup(m.To), Text: m.Text, XML: m.XML, Part: 1, Parts: 1}
 		for _, w := range m.At {
 			b.At = append(b.At, Mention{Wxid: w, Name: mentionName(w, contacts)})
 		}
@@ -371,7 +374,7 @@ func card(s string) *Card {
 }
 
 // nameOf is the contact a wxid is, as "name" (and its nickname).
-func nameOf(wxid string, contacts map[string]rules.Contact) string {
+func nameOf(wxid string, contacts map[string]config.Contact) string {
 	if wxid == "notify@all" {
 		return "everyone"
 	}
@@ -387,7 +390,7 @@ func nameOf(wxid string, contacts map[string]rules.Contact) string {
 }
 
 // mentionName is what follows the @ in the text for a mentioned wxid.
-func mentionName(wxid string, contacts map[string]rules.Contact) string {
+func mentionName(wxid string, contacts map[string]config.Contact) string {
 	if wxid == "notify@all" {
 		return "所有人"
 	}

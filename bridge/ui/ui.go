@@ -27,6 +27,7 @@ import (
 
 	"github.com/gewe-bridge/gewe-bridge/adapters"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -39,7 +40,7 @@ type Backend interface {
 	Ruleset() *rules.Ruleset
 	// Receive turns a request into an event with the named source's
 	// adapter, credentials unchecked (nothing is accepted or sent).
-	Receive(source string, req *adapters.Request) (*rules.Event, error)
+	Receive(source string, req *adapters.Request) (*event.Event, error)
 	// TraceRequest is the kept request of trace seq (headers redacted).
 	TraceRequest(seq uint64) (*adapters.Request, bool)
 	// Tokens are the admin token (server.admin_token; "" turns the admin

@@ -13,6 +13,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/adapters/alertmanager"
 	"github.com/gewe-bridge/gewe-bridge/bridge/ui"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 	"github.com/gofiber/fiber/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -50,7 +51,7 @@ func (b *backend) Ruleset() *rules.Ruleset { return b.rs }
 func (b *backend) Tokens() (admin, read string) {
 	return string(b.rs.Config().Server.AdminToken), b.read
 }
-func (b *backend) Receive(_ string, req *adapters.Request) (*rules.Event, error) {
+func (b *backend) Receive(_ string, req *adapters.Request) (*event.Event, error) {
 	return alertmanager.New(alertmanager.Config{}).Receive(req)
 }
 func (b *backend) TraceRequest(seq uint64) (*adapters.Request, bool) {
@@ -62,7 +63,7 @@ func newApp(t testing.TB) *fiber.App {
 	rs, probs := rules.Load([]byte(conf), "ui.yaml", func(string) string { return "" })
 	require.NoError(t, probs.Err())
 	b := &backend{rs: rs, read: read, reqs: map[uint64]*adapters.Request{
-		7: {Source: "alertmanager", Headers: map[string]string{"authorization": rules.Redacted}, Body: []byte(`{"a":1}`)}}}
+		7: {Source: "alertmanager", Headers: map[string]string{"authorization": event.Redacted}, Body: []byte(`{"a":1}`)}}}
 	c := ui.New(b)
 	app := fiber.New()
 	c.Register(app)

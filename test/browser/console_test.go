@@ -30,6 +30,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/bridge"
 	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 )
 
 const (
@@ -37,7 +38,7 @@ const (
 	amToken    = "am-token-1234567890"
 )
 
-const config = `
+const configText = `
 gewe: {token: gewe-token, base_url: "http://127.0.0.1:1", app_id: wx_console}
 server: {listen: "%s", admin_token: ` + adminToken + `}
 delivery: {person_gap: 0s, group_gap_min: 0s, group_gap_max: 0s, initial_backoff: 1s, max_backoff: 1s, max_attempts: 1}
@@ -111,8 +112,8 @@ func freeAddr(t *testing.T) string {
 
 func startBridge(t *testing.T) string {
 	addr := freeAddr(t)
-	yaml := fmt.Sprintf(config, addr)
-	load := func() (*rules.Ruleset, rules.Problems) {
+	yaml := fmt.Sprintf(configText, addr)
+	load := func() (*rules.Ruleset, config.Problems) {
 		return rules.Load([]byte(yaml), "console.yaml", func(string) string { return "" })
 	}
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "outbox.db"), sqlite.Options{})
