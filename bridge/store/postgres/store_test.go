@@ -24,7 +24,7 @@ const account = storetest.Account
 
 // freshDB returns the URL of an empty schema of the test database (its
 // search_path), dropped at the end of the test.
-func freshDB(t *testing.T) string {
+func freshDB(t testing.TB) string {
 	t.Helper()
 	base := storetest.PostgresURL(t)
 	ctx := context.Background()
@@ -59,6 +59,9 @@ func openAt(t *testing.T, url string, opts Options) *Store {
 	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
+
+// benchDB is freshDB for a benchmark.
+func benchDB(b *testing.B) string { return freshDB(b) }
 
 func openStore(t *testing.T) *Store { return openAt(t, freshDB(t), Options{}) }
 
