@@ -4,18 +4,23 @@ package bridge
 // bench/ both call, so that what is profiled is what ships.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"runtime/debug"
+	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
 	"github.com/gewe-bridge/gewe-bridge/bridge/delivery"
 	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
+	"github.com/gewe-bridge/gewe-bridge/bridge/store/postgres"
 	"github.com/gewe-bridge/gewe-bridge/bridge/store/sqlite"
 	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 )
 
 // dryRunAccount is the account of the messages a dry run accepts.
@@ -34,23 +39,15 @@ func TuneGC() {
 	}
 }
 
-// Open builds the service rs describes: its SQLite outbox and its GeWe
-// client, or the dry-run client when dry-run is chosen. load is kept for
-// reloads. close releases the outbox after Run returns.
+// Open builds the service rs describes: its outbox (SQLite, or PostgreSQL
+// with storage.url) and its GeWe client, or the dry-run client when
+// dry-run is chosen. load is kept for reloads. close releases the outbox
+// after Run returns.
 func Open(rs *rules.Ruleset, load Loader, log *slog.Logger, m *metrics.Metrics, version string) (svc *Service, close func() error, err error) {
 	cfg := rs.Config()
-	store, err := sqlite.Open(cfg.Storage.Path, sqlite.Options{DedupWindow: cfg.Dedup.Window.D()})
+	store, err := openStore(cfg, log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("opening the outbox at %s: %w", cfg.Storage.Path, err)
-	}
-	switch err := store.Integrity(); {
-	case errors.Is(err, outbox.ErrCorrupt):
-		// Running on keeps what can still be read and sent; /-/ready
-		// answers 503 so that an orchestrator sends webhooks elsewhere.
-		log.Error("the outbox file is corrupt (PRAGMA quick_check): /-/ready answers 503 until it is restored from a backup or moved aside",
-			"file", cfg.Storage.Path, "err", err)
-	case err != nil:
-		log.Warn("the outbox file could not be checked", "file", cfg.Storage.Path, "err", err)
+		return nil, nil, err
 	}
 	var client delivery.Client
 	account := cfg.Gewe.AppID
@@ -76,4 +73,39 @@ func Open(rs *rules.Ruleset, load Loader, log *slog.Logger, m *metrics.Metrics, 
 		return nil, nil, err
 	}
 	return svc, store.Close, nil
+}
+
+// pgOpenTimeout bounds connecting to PostgreSQL and migrating at start.
+const pgOpenTimeout = 30 * time.Second
+
+// openStore opens the outbox storage chooses.
+func openStore(cfg *config.Config, log *slog.Logger) (outbox.Store, error) {
+	if cfg.Storage.URL != "" {
+		where := "PostgreSQL"
+		if u, err := url.Parse(string(cfg.Storage.URL)); err == nil {
+			where = u.Host + u.Path // not the user or the password
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), pgOpenTimeout)
+		defer cancel()
+		store, err := postgres.Open(ctx, string(cfg.Storage.URL), postgres.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("opening the outbox on PostgreSQL at %s: %w", where, err)
+		}
+		log.Info("outbox on PostgreSQL: replicas on this database share it, one sender per account", "database", where)
+		return store, nil
+	}
+	store, err := sqlite.Open(cfg.Storage.Path, sqlite.Options{DedupWindow: cfg.Dedup.Window.D()})
+	if err != nil {
+		return nil, fmt.Errorf("opening the outbox at %s: %w", cfg.Storage.Path, err)
+	}
+	switch err := store.Integrity(); {
+	case errors.Is(err, outbox.ErrCorrupt):
+		// Running on keeps what can still be read and sent; /-/ready
+		// answers 503 so that an orchestrator sends webhooks elsewhere.
+		log.Error("the outbox file is corrupt (PRAGMA quick_check): /-/ready answers 503 until it is restored from a backup or moved aside",
+			"file", cfg.Storage.Path, "err", err)
+	case err != nil:
+		log.Warn("the outbox file could not be checked", "file", cfg.Storage.Path, "err", err)
+	}
+	return store, nil
 }

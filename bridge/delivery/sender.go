@@ -50,6 +50,10 @@ type Sender struct {
 	// unrecorded are messages sent whose record the store refused; they
 	// are skipped until the record is written.
 	unrecorded map[int64]time.Time
+
+	// lease is set when the outbox is shared by several replicas
+	// (lease.go): then only the holder of the account's lease sends.
+	lease *leaseState
 }
 
 // coalesceSep separates notifications merged into one message.
@@ -63,13 +67,17 @@ const (
 
 // NewSender returns the sender for one account.
 func NewSender(account string, queue outbox.Queue, client Client, cfg *config.Config, m *metrics.Metrics, log *slog.Logger) *Sender {
-	return &Sender{
+	s := &Sender{
 		Account: account, outbox: queue, client: client,
 		cfg: cfg.Delivery, limits: cfg.Limits,
 		pacer: NewPacer(cfg.Delivery), wake: make(chan struct{}, 1),
 		log: log.With("account", account), metrics: m, now: time.Now,
 		dryRun: cfg.DryRun,
 	}
+	if c, ok := queue.(outbox.Cluster); ok {
+		s.lease = newLeaseState(c, cfg.Gewe.Timeout.D())
+	}
+	return s
 }
 
 // SenderState is what a sender is doing, for status pages.
@@ -82,6 +90,8 @@ type SenderState struct {
 	// store_unwritable, ...); PauseError is the error that paused it.
 	PauseReason string `json:"pause_reason,omitempty"`
 	PauseError  string `json:"pause_error,omitempty"`
+	// Standby: another replica holds the account's lease and sends.
+	Standby bool `json:"standby,omitempty"`
 }
 
 // State says whether the sender is paused, until when and why.
@@ -115,6 +125,10 @@ func (s *Sender) Notify() {
 // (and its outcome recorded), so a shutdown does not turn a delivered
 // message into a duplicate.
 func (s *Sender) Run(ctx context.Context) {
+	if s.lease != nil {
+		go s.forwardWakeups(ctx)
+		defer s.releaseLease(ctx)
+	}
 	for ctx.Err() == nil {
 		if wait := s.pauseUntil.Sub(s.now()); wait > 0 {
 			s.metrics.Paused(s.Account, s.State().PauseReason)
@@ -124,6 +138,9 @@ func (s *Sender) Run(ctx context.Context) {
 		s.metrics.Paused(s.Account, "")
 		if st := s.state.Load(); st != nil && st.Paused {
 			s.state.Store(nil)
+		}
+		if s.lease != nil && !s.holdLease(ctx) {
+			continue
 		}
 		if len(s.unrecorded) > 0 {
 			// Nothing else goes out before these are on record.
@@ -165,6 +182,11 @@ func (s *Sender) idle(ctx context.Context) {
 	wait := time.Minute
 	if err == nil && ok {
 		wait = max(next.Sub(s.now()), 0)
+	}
+	if s.lease != nil {
+		// Renew the lease, and poll: a notification from another replica
+		// can be lost (or never come, behind PgBouncer).
+		wait = min(wait, leasePoll)
 	}
 	s.sleep(ctx, wait, true)
 }
@@ -257,6 +279,11 @@ func merge(batch []outbox.Queued) gewe.Message {
 
 // send makes one call and records its outcome for every message in batch.
 func (s *Sender) send(ctx context.Context, batch []outbox.Queued) {
+	if s.lease != nil {
+		if batch = s.claim(ctx, batch); len(batch) == 0 {
+			return
+		}
+	}
 	ids := make([]int64, len(batch))
 	for i, q := range batch {
 		ids[i] = q.ID

@@ -1,7 +1,8 @@
 // Package outbox is the contract between the bridge and the stores that
 // keep accepted messages until they are sent: the types that cross it and
 // the interfaces a store implements (the embedded SQLite one in
-// store/sqlite). The HTTP intake, the sender and the admin API each use
+// store/sqlite, the PostgreSQL one several replicas share in
+// store/postgres). The HTTP intake, the sender and the admin API each use
 // only their part of it.
 package outbox
 
@@ -152,4 +153,55 @@ type Store interface {
 	// fsync), for the metrics.
 	CommitCounts() (commits, writes uint64)
 	Close() error
+}
+
+// ErrLeaseLost is returned by Cluster.Claim when the lease it was given is
+// no longer the caller's: expired, or taken over by another replica.
+var ErrLeaseLost = errors.New("lease lost")
+
+// Lease is one replica's right to send for one account while several
+// replicas share a store.
+type Lease struct {
+	Account string
+	Holder  string // the replica that holds it
+	// Token is the fencing token: every new holder gets a greater one,
+	// and only a claim made with the current token sends.
+	Token int64
+}
+
+// Send is one call made for an account, successful or not, as the pacer
+// counts it.
+type Send struct {
+	To string
+	At time.Time
+}
+
+// Cluster is what a store shared by several replicas adds to Queue, so that
+// there is one sender per account in the whole cluster. A store that only
+// one process opens (SQLite) does not implement it; the sender then sends
+// without a lease, as it always did.
+type Cluster interface {
+	// Acquire takes the account's lease for holder when it is free or
+	// expired, or renews it when holder has it already (same token), until
+	// ttl from now on the store's clock. ok is false while another holder's
+	// lease runs.
+	Acquire(ctx context.Context, account, holder string, ttl time.Duration) (l Lease, ok bool, err error)
+	// Claim renews the lease for at least hold (the longest a send may
+	// take) and marks the pending messages among ids as being sent under
+	// it, now; it returns the ids claimed. ErrLeaseLost when the lease is
+	// not l's any more: then nothing is claimed and nothing may be sent.
+	Claim(ctx context.Context, l Lease, ids []int64, now time.Time, hold time.Duration) ([]int64, error)
+	// Release ends the lease (a clean shutdown), so that another replica
+	// takes over at once instead of when it expires.
+	Release(ctx context.Context, l Lease) error
+	// Orphans returns the account's pending messages claimed under an
+	// earlier token: sends that were in flight when their replica stopped.
+	Orphans(ctx context.Context, l Lease) ([]Queued, error)
+	// RecentSends returns the account's sends since since, oldest first:
+	// the pacing state a new holder starts from, so a failover does not
+	// burst.
+	RecentSends(ctx context.Context, account string, since time.Time) ([]Send, error)
+	// Wakeups receives the account of messages any replica committed
+	// (LISTEN/NOTIFY); a sender still polls, as notifications can be lost.
+	Wakeups() <-chan string
 }

@@ -28,6 +28,9 @@ func (p *loader) checkSemantics(c *Config) {
 			p.add(p.at("gewe.app_id"), "gewe.app_id", "is required when gewe.token is set%s", p.unsetHint(c, "gewe.app_id"))
 		}
 	}
+	if msg := c.Storage.checkURL(); msg != "" {
+		p.add(p.at("storage.url"), "storage.url", "%s", msg)
+	}
 	if d := c.Delivery; d.GroupGapMax < d.GroupGapMin {
 		p.add(p.at("delivery.group_gap_max"), "delivery.group_gap_max", "must not be less than group_gap_min")
 	}

@@ -7,6 +7,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -75,10 +76,32 @@ type ServerConfig struct {
 	IdleTimeout  Duration `yaml:"idle_timeout"`
 }
 
-// StorageConfig is the embedded outbox.
+// StorageConfig is the outbox: an embedded SQLite file (path), or a
+// PostgreSQL database several replicas share (url, which wins when set).
 type StorageConfig struct {
 	Path      string   `yaml:"path"`
+	URL       Secret   `yaml:"url"` // postgres://user:pass@host:5432/db?sslmode=...
 	Retention Duration `yaml:"retention"`
+}
+
+// checkURL says what is wrong with storage.url, "" when nothing is. It
+// never repeats the URL, which holds the password.
+func (s StorageConfig) checkURL() string {
+	if s.URL == "" {
+		return ""
+	}
+	u, err := url.Parse(string(s.URL))
+	switch {
+	case err != nil:
+		return "is not a URL (postgres://user:password@host:5432/database?sslmode=require)"
+	case u.Scheme != "postgres" && u.Scheme != "postgresql":
+		return fmt.Sprintf("must be a postgres:// URL, not %s://", u.Scheme)
+	case u.Host == "":
+		return "has no host (postgres://user:password@host:5432/database)"
+	case strings.Trim(u.Path, "/") == "":
+		return "has no database name (postgres://user:password@host:5432/database)"
+	}
+	return ""
 }
 
 // DeliveryConfig is how the sender paces and retries. Defaults follow the

@@ -200,6 +200,9 @@ type Conf struct {
 	Timeout  string            // gewe.timeout
 	Delivery map[string]string // delivery: keys
 	Body     string            // the rest: sources, contacts, templates, rules, limits...
+	// StorageURL is storage.url (PostgreSQL) when set; storage.path stays
+	// the harness's either way.
+	StorageURL string
 }
 
 // newConf is a config sending to fake with the standard rules.
@@ -226,6 +229,9 @@ func (c *Conf) render(listen, storage string) string {
 	}
 	fmt.Fprintf(&b, "server:\n  listen: %q\n  admin_token: %q\n", listen, adminToken)
 	fmt.Fprintf(&b, "storage:\n  path: %q\n", storage)
+	if c.StorageURL != "" {
+		fmt.Fprintf(&b, "  url: %q\n", c.StorageURL)
+	}
 	b.WriteString("timezone: Asia/Shanghai\n")
 	if len(c.Delivery) > 0 {
 		b.WriteString("delivery:\n")
