@@ -298,6 +298,9 @@ func (s *Service) observeRoute(log func() *slog.Logger, res *rules.Result) {
 		errs = append(errs, metrics.RuleError{Rule: e.Rule, Stage: e.Stage})
 		log().Warn("rule failed", "rule", e.Rule, "stage", e.Stage, "err", e.Err)
 	}
+	for _, n := range res.Notes {
+		log().Warn("rule left something out", "rule", n.Rule, "note", n.Text)
+	}
 	s.opts.Metrics.Routed(res.Matched, errs)
 }
 

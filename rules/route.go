@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"unicode"
@@ -21,6 +20,16 @@ type Result struct {
 	Matched  []string        // names of the rules that matched, in order
 	Messages []event.Message // rendered, one per recipient (and part)
 	Errors   []*RuleError    // rules that failed at run time: not matched, or no message
+	// Notes say what a matching rule left out and why (a refused
+	// recipient, a dropped mention, messages over a cap): the caller logs
+	// them; the rules log nothing themselves.
+	Notes []Note
+}
+
+// Note is something a rule left out of its messages, and why.
+type Note struct {
+	Rule string `json:"rule"`
+	Text string `json:"text"`
 }
 
 // RuleError is a rule that failed for one event. A failing `when` counts
@@ -92,6 +101,7 @@ func (rs *Ruleset) RouteContext(ctx context.Context, ev *event.Event) (*Result, 
 	res := &Result{}
 	r := rs.newRun(ctx, ev)
 	defer rs.done(r)
+	r.notes = &res.Notes
 	env := &r.env
 	if err := r.lim.Err(); err != nil {
 		return res, err
@@ -193,7 +203,8 @@ type run struct {
 	usage    exprUsage
 	vm       *vm.VM
 	lim      render.Limits
-	msgsLeft int // limits.max_messages_per_webhook less what was made
+	msgsLeft int     // limits.max_messages_per_webhook less what was made
+	notes    *[]Note // where a routing's notes go; nil: not kept
 }
 
 var runs = sync.Pool{New: func() any { return new(run) }}
@@ -257,6 +268,13 @@ func (rs *Ruleset) messages(run *run, r *rule, ev *exprEnv, data map[string]any,
 		rt.To = to
 		defer func() { rt.Notes = append(rt.Notes, notes...) }()
 	}
+	if run.notes != nil {
+		defer func() {
+			for _, n := range notes {
+				*run.notes = append(*run.notes, Note{Rule: r.Name, Text: n})
+			}
+		}()
+	}
 	if len(to) == 0 {
 		notes = append(notes, "no recipients: nothing to send")
 		return nil, nil
@@ -302,7 +320,6 @@ func (rs *Ruleset) messages(run *run, r *rule, ev *exprEnv, data map[string]any,
 		if len(out) > run.msgsLeft {
 			if len(datas) == 1 {
 				notes = append(notes, fmt.Sprintf("%d messages not queued: over limits.max_messages_per_webhook (%d)", len(out)-run.msgsLeft, rs.cfg.Limits.MaxMessages))
-				slog.Warn("messages over limits.max_messages_per_webhook dropped", "rule", r.Name, "dropped", len(out)-run.msgsLeft)
 				out = out[:run.msgsLeft]
 				break
 			}
@@ -392,7 +409,6 @@ func (rs *Ruleset) compose(rule, to, text, xmlOut string, at []mention, ev *expr
 			text, wxids = withMentions(text, at)
 		} else {
 			*notes = append(*notes, fmt.Sprintf("mentions dropped for %s: a mention only works in a group", to))
-			slog.Warn("mention in a direct chat dropped", "rule", rule, "to", to)
 		}
 	}
 	parts := render.Split(text, rs.cfg.Limits.TextBytes, rs.cfg.Limits.MaxParts, render.EventLink(&ev.Event))
@@ -473,11 +489,9 @@ func (rs *Ruleset) recipients(v *vm.VM, r *rule, ev *exprEnv, notes *[]string) (
 			id = c.Wxid
 		} else if !config.IsRawID(name) {
 			*notes = append(*notes, fmt.Sprintf("unknown contact %q skipped", name))
-			slog.Warn("unknown recipient skipped", "rule", r.Name, "recipient", name)
 			continue
 		} else if _, known := rs.byWxid[name]; i >= static && !known && !r.AllowAnyRecipient {
 			*notes = append(*notes, fmt.Sprintf("to_expr gave %q, which is not a contact's id: refused (a rule with allow_any_recipient: true may send to any id)", name))
-			slog.Warn("recipient from to_expr refused: not a contact", "rule", r.Name, "recipient", name)
 			continue
 		}
 		if !seen[id] {
@@ -512,7 +526,6 @@ func (rs *Ruleset) mentions(v *vm.VM, r *rule, ev *exprEnv, notes *[]string) ([]
 		switch {
 		case (name == config.MentionAll || name == "notify@all") && dynamic:
 			*notes = append(*notes, fmt.Sprintf("at_expr gave %q: mentioning everyone is refused (a rule with allow_any_recipient: true may)", name))
-			slog.Warn("mention of everyone from at_expr refused", "rule", r.Name)
 			continue
 		case name == config.MentionAll || name == "notify@all":
 			m = mention{wxid: "notify@all", name: "所有人"}

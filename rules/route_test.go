@@ -587,3 +587,25 @@ func TestHasMentionNeedsAWordBoundary(t *testing.T) {
 		assert.Equal(t, tt.want, rules.HasMention(tt.text, tt.name), "%q in %q", tt.name, tt.text)
 	}
 }
+
+// TestRouteReturnsNotes: what a rule leaves out comes back in the result
+// for the caller to log; the rules log nothing themselves.
+func TestRouteReturnsNotes(t *testing.T) {
+	rs, probs := rules.Load([]byte(`gewe: {dry_run: true}
+sources: {hook: {type: generic, bearer_token: t}}
+contacts: {alice: {wxid: wxid_alice, name: Alice}}
+rules:
+  - {name: r, to_expr: 'payload.to', at: [alice]}
+`), "rules.yaml", func(string) string { return "" })
+	require.NoError(t, probs.Err())
+	res := rs.Route(genericEvent(map[string]any{"to": []any{"wxid_alice", "wxid_stranger"}}))
+	require.Len(t, res.Messages, 1)
+	var texts []string
+	for _, n := range res.Notes {
+		assert.Equal(t, "r", n.Rule)
+		texts = append(texts, n.Text)
+	}
+	assert.Len(t, texts, 2, "%q", texts)
+	assert.Contains(t, strings.Join(texts, "\n"), "wxid_stranger")
+	assert.Contains(t, strings.Join(texts, "\n"), "a mention only works in a group")
+}
