@@ -602,3 +602,21 @@ func TestLoadMergeKeys(t *testing.T) {
 	assert.Equal(t, []string{"warning"}, res.Matched)
 	assert.Equal(t, []string{"wxid_alice"}, res.Messages[0].At)
 }
+
+// TestCoalesceDefault: coalesce is on unless the file turns it off,
+// whether or not it has a delivery section.
+func TestCoalesceDefault(t *testing.T) {
+	for _, tt := range []struct {
+		delivery string
+		want     bool
+	}{
+		{"", true},
+		{"delivery: {per_minute: 10}\n", true},
+		{"delivery: {coalesce: false}\n", false},
+		{"delivery: {coalesce: true}\n", true},
+	} {
+		rs, probs := rules.Load([]byte(tt.delivery+base+"  - {name: r, to: [ops]}\n"), "rules.yaml", noEnv, config.ForceDryRun())
+		require.NoError(t, probs.Err(), tt.delivery)
+		assert.Equal(t, tt.want, rs.Config().Delivery.Coalesce, "%q", tt.delivery)
+	}
+}

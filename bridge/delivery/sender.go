@@ -237,7 +237,7 @@ func (s *Sender) next(due []outbox.Queued) ([]outbox.Queued, time.Duration) {
 // an alert storm to one group becomes a few long messages, not hundreds.
 func (s *Sender) coalesce(due []outbox.Queued) []outbox.Queued {
 	first := due[0]
-	if first.Message.IsApp() || s.cfg.Coalesce == nil || !*s.cfg.Coalesce {
+	if first.Message.IsApp() || !s.cfg.Coalesce {
 		return due[:1]
 	}
 	batch := []outbox.Queued{first}

@@ -202,7 +202,7 @@ func TestSenderDoesNotBlockOnOneRecipient(t *testing.T) {
 	cfg := testConfig(t, "")
 	cfg.Delivery.GroupGapMin = config.Duration(time.Hour)
 	cfg.Delivery.GroupGapMax = config.Duration(time.Hour)
-	cfg.Delivery.Coalesce = new(bool) // off: two sends to the group
+	cfg.Delivery.Coalesce = false // off: two sends to the group
 	store, err := sqlite.Open(t.TempDir()+"/outbox.db", sqlite.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })

@@ -116,10 +116,24 @@ type DeliveryConfig struct {
 	MaxAttempts      int      `yaml:"max_attempts" validate:"gte=0"`
 	MaxAge           Duration `yaml:"max_age"`
 	OnTimeout        string   `yaml:"on_timeout" validate:"omitempty,oneof=retry drop"`
-	Coalesce         *bool    `yaml:"coalesce"`
+	Coalesce         bool     `yaml:"coalesce"` // default true (DefaultDelivery)
 	InitialBackoff   Duration `yaml:"initial_backoff"`
 	MaxBackoff       Duration `yaml:"max_backoff"`
 	Pause            Duration `yaml:"pause"` // first pause of an offline account; doubles up to 10m
+}
+
+// DefaultDelivery is the delivery section when the file leaves a key out.
+// (Numbers and durations left at 0 are also defaulted, in applyDefaults:
+// 0 has always meant "the default" for them.)
+func DefaultDelivery() DeliveryConfig { return DeliveryConfig{Coalesce: true} }
+
+// UnmarshalYAML starts the section from its defaults, as Alertmanager's
+// config does, so that a key the file does not set keeps its default and
+// a bool can be false on purpose.
+func (d *DeliveryConfig) UnmarshalYAML(n *yaml.Node) error {
+	*d = DefaultDelivery()
+	type plain DeliveryConfig
+	return n.Decode((*plain)(d))
 }
 
 // DedupConfig is the de-duplication window for redeliveries and HA peers.

@@ -61,10 +61,6 @@ func applyDefaults(c *Config) {
 	setInt(&d.MaxAttempts, 10)
 	setDur(&d.MaxAge, 12*time.Hour)
 	setStr(&d.OnTimeout, "retry")
-	if d.Coalesce == nil {
-		yes := true
-		d.Coalesce = &yes
-	}
 	setDur(&d.InitialBackoff, 2*time.Second)
 	setDur(&d.MaxBackoff, 5*time.Minute)
 	setDur(&d.Pause, 30*time.Second)

@@ -43,7 +43,7 @@ func Parse(data []byte, file string, getenv func(string) string, opts ...LoadOpt
 	// Every problem found from here on may quote an expanded value.
 	p.checkKeys(doc, reflect.TypeOf(Config{}), "")
 
-	cfg := &Config{File: file}
+	cfg := &Config{File: file, Delivery: DefaultDelivery()}
 	if err := doc.Decode(cfg); err != nil {
 		p.addYAMLError(err)
 		return nil, scrubSecrets(p.probs, expanded)
