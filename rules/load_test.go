@@ -620,3 +620,12 @@ func TestCoalesceDefault(t *testing.T) {
 		assert.Equal(t, tt.want, rs.Config().Delivery.Coalesce, "%q", tt.delivery)
 	}
 }
+
+// TestGeweEndpointChecked: a base_url that names the v2 API with api: v1
+// is refused at load, where it is written.
+func TestGeweEndpointChecked(t *testing.T) {
+	errs, _ := problemStrings(t, "gewe: {token: t, app_id: wx_a, base_url: 'http://h:2531/v2/api', api: v1}\n"+base+"  - {name: r, to: [ops]}\n", noEnv)
+	require.Len(t, errs, 1, "%q", errs)
+	assert.Contains(t, errs[0], "rules.yaml:1:42: gewe.base_url:")
+	assert.Contains(t, errs[0], "set api: v2")
+}

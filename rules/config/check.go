@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
 )
 
 var sourceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
@@ -26,6 +28,11 @@ func (p *loader) checkSemantics(c *Config) {
 		}
 		if c.Gewe.AppID == "" {
 			p.add(p.at("gewe.app_id"), "gewe.app_id", "is required when gewe.token is set%s", p.unsetHint(c, "gewe.app_id"))
+		}
+		// The client's own rule for base_url and api, at load time: a
+		// mismatch would otherwise pause the account at the first send.
+		if _, err := gewe.Endpoint(c.Gewe.BaseURL, c.Gewe.API); err != nil && c.Gewe.BaseURL != "" {
+			p.add(p.at("gewe.base_url"), "gewe.base_url", "%v", err)
 		}
 	}
 	if msg := c.Storage.checkURL(); msg != "" {

@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
+)
 
 // Defaults. The delivery ones follow the GeWe sending etiquette
 // (docs/gewe-api.md): a personal account that sends faster
@@ -42,7 +46,7 @@ func applyDefaults(c *Config) {
 		}
 	}
 	setStr(&c.Gewe.API, "v1")
-	setDur(&c.Gewe.Timeout, 15*time.Second)
+	setDur(&c.Gewe.Timeout, gewe.DefaultTimeout)
 	setStr(&c.Server.Listen, DefaultListen)
 	setDur(&c.Server.ReadTimeout, 30*time.Second)
 	setDur(&c.Server.WriteTimeout, 30*time.Second)
