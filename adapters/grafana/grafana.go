@@ -7,15 +7,6 @@
 package grafana
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
-	"fmt"
-	"hash"
-	"slices"
-	"strings"
-
 	"github.com/gewe-bridge/gewe-bridge/adapters"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
@@ -29,10 +20,7 @@ type Config struct {
 }
 
 // BasicAuth is a username and password pair for HTTP basic auth.
-type BasicAuth struct {
-	Username string
-	Password string
-}
+type BasicAuth = adapters.BasicAuth
 
 // Receiver turns Grafana Alerting notifications into events.
 type Receiver struct {
@@ -78,19 +66,19 @@ func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 		ID:          adapters.NewID(),
 		Payload:     payload,
 		Headers:     r.Headers,
-		Status:      str(payload, "status"),
+		Status:      adapters.Str(payload, "status"),
 		Alerts:      alerts,
-		Receiver:    str(payload, "receiver"),
-		ExternalURL: str(payload, "externalURL"),
+		Receiver:    adapters.Str(payload, "receiver"),
+		ExternalURL: adapters.Str(payload, "externalURL"),
 		Raw:         r.Body,
 	}
-	if ev.Labels, err = stringMap(payload, "commonLabels"); err != nil {
+	if ev.Labels, err = adapters.StringMap(payload, "commonLabels"); err != nil {
 		return nil, err
 	}
-	if ev.Annotations, err = stringMap(payload, "commonAnnotations"); err != nil {
+	if ev.Annotations, err = adapters.StringMap(payload, "commonAnnotations"); err != nil {
 		return nil, err
 	}
-	if ev.GroupLabels, err = stringMap(payload, "groupLabels"); err != nil {
+	if ev.GroupLabels, err = adapters.StringMap(payload, "groupLabels"); err != nil {
 		return nil, err
 	}
 	ev.DedupKey = dedupKey(r.Source, payload, alerts)
@@ -101,38 +89,7 @@ func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 // adapter does. Comparisons hash both sides first, so they take the same
 // time whatever the lengths.
 func (g *Receiver) authenticate(header string) error {
-	if g.token == "" && g.basic == nil {
-		return nil
-	}
-	if header == "" {
-		return adapters.Errorf(adapters.Unauthorized, "missing Authorization header")
-	}
-	scheme, cred, _ := strings.Cut(header, " ")
-	cred = strings.TrimSpace(cred)
-	switch {
-	case g.token != "" && strings.EqualFold(scheme, "bearer"):
-		if equal(cred, g.token) {
-			return nil
-		}
-	case g.basic != nil && strings.EqualFold(scheme, "basic"):
-		raw, err := base64.StdEncoding.DecodeString(cred)
-		if err != nil {
-			break
-		}
-		user, pass, _ := strings.Cut(string(raw), ":")
-		// Both comparisons always run: which one failed takes no longer.
-		userOK := equal(user, g.basic.Username)
-		passOK := equal(pass, g.basic.Password)
-		if userOK && passOK {
-			return nil
-		}
-	}
-	return adapters.Errorf(adapters.Unauthorized, "invalid credentials")
-}
-
-func equal(got, want string) bool {
-	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
-	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+	return adapters.AlertSenderAuth(header, g.token, g.basic)
 }
 
 // dedupKey identifies one notification as the alertmanager adapter's does:
@@ -141,81 +98,5 @@ func equal(got, want string) bool {
 // instances in HA send it alike; externalURL, title and message are not
 // part of it.
 func dedupKey(source string, payload map[string]any, alerts []any) string {
-	entries := make([]string, len(alerts))
-	for i, x := range alerts {
-		alert := x.(map[string]any)
-		fp := str(alert, "fingerprint")
-		if fp == "" {
-			fp = labelsFingerprint(alert["labels"])
-		}
-		status := str(alert, "status")
-		entries[i] = lp(fp) + lp(status) + lp(str(alert, "startsAt"))
-		if status == "resolved" {
-			entries[i] += lp(str(alert, "endsAt"))
-		}
-	}
-	slices.Sort(entries)
-
-	h := sha256.New()
-	for _, s := range []string{source, format(payload["orgId"]), str(payload, "groupKey"), str(payload, "status")} {
-		write(h, s)
-	}
-	for _, e := range entries {
-		write(h, e)
-	}
-	return "grafana:" + hex.EncodeToString(h.Sum(nil)[:16])
-}
-
-// labelsFingerprint stands in for a missing fingerprint: a hash of the
-// alert's sorted labels.
-func labelsFingerprint(v any) string {
-	labels, _ := v.(map[string]any)
-	keys := make([]string, 0, len(labels))
-	for k := range labels {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	h := sha256.New()
-	for _, k := range keys {
-		write(h, k)
-		write(h, format(labels[k]))
-	}
-	return "labels:" + hex.EncodeToString(h.Sum(nil)[:8])
-}
-
-// lp length-prefixes s, so concatenations of fields cannot collide.
-func lp(s string) string { return fmt.Sprintf("%d:%s", len(s), s) }
-
-func write(h hash.Hash, s string) { h.Write([]byte(lp(s))) }
-
-// stringMap reads an object of labels or annotations. Grafana sends
-// strings only; anything else is printed. Absent or null gives an empty map.
-func stringMap(payload map[string]any, key string) (map[string]string, error) {
-	out := map[string]string{}
-	switch m := payload[key].(type) {
-	case nil:
-	case map[string]any:
-		for k, v := range m {
-			out[k] = format(v)
-		}
-	default:
-		return nil, adapters.Errorf(adapters.Malformed, "%s is not an object", key)
-	}
-	return out, nil
-}
-
-func format(v any) string {
-	switch t := v.(type) {
-	case string:
-		return t
-	case nil:
-		return ""
-	default:
-		return fmt.Sprint(t)
-	}
-}
-
-func str(m map[string]any, key string) string {
-	s, _ := m[key].(string)
-	return s
+	return adapters.NotificationKey("grafana", []string{source, adapters.Format(payload["orgId"]), adapters.Str(payload, "groupKey"), adapters.Str(payload, "status")}, alerts)
 }
