@@ -18,8 +18,15 @@ type consoleBackend struct{ s *Service }
 
 func (b consoleBackend) Ruleset() *rules.Ruleset { return b.s.state.Load().rules }
 
+// Tokens are the admin and read-only tokens: server.read_token, else
+// Options.ReadToken ($GEWE_BRIDGE_READ_TOKEN).
 func (b consoleBackend) Tokens() (admin, read string) {
-	return string(b.s.Config().Server.AdminToken), b.s.opts.ReadToken
+	srv := b.s.Config().Server
+	read = string(srv.ReadToken)
+	if read == "" {
+		read = b.s.opts.ReadToken
+	}
+	return string(srv.AdminToken), read
 }
 
 // Receive decodes a playground request with the source's adapter, as the

@@ -7,10 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge"
+	"github.com/gewe-bridge/gewe-bridge/rules"
+	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -95,4 +98,20 @@ func TestConsoleAPI(t *testing.T) {
 	require.Equal(t, 200, resp.StatusCode, out)
 	assert.Len(t, out["messages"], 1)
 	assert.Equal(t, 4, count(""), "the playground queues nothing")
+}
+
+// TestReadTokenFromConfig: server.read_token opens the reads, not retries.
+func TestReadTokenFromConfig(t *testing.T) {
+	svc, _ := newServiceWith(t, func(o *bridge.Options) {
+		o.Load = func() (*rules.Ruleset, config.Problems) {
+			return rules.Load([]byte(strings.Replace(serviceConfig, "server: {admin_token: "+admin+"}",
+				"server: {admin_token: "+admin+", read_token: reader-from-config}", 1)), "test.yaml", func(string) string { return "" })
+		}
+	})
+	resp, err := svc.App().Test(httptestRequest(http.MethodGet, "/api/v1/status", "Bearer reader-from-config"), -1)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	resp, err = svc.App().Test(httptestRequest(http.MethodPost, "/api/v1/messages/1/retry", "Bearer reader-from-config"), -1)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 }

@@ -69,8 +69,11 @@ func ForceDryRun() LoadOption { return func(c *Config) { c.DryRun = true } }
 
 // ServerConfig is the HTTP server.
 type ServerConfig struct {
-	Listen       string   `yaml:"listen"`
-	AdminToken   Secret   `yaml:"admin_token"`
+	Listen     string `yaml:"listen"`
+	AdminToken Secret `yaml:"admin_token"`
+	// ReadToken opens the web console and the admin API's reads, never a
+	// retry or a reload.
+	ReadToken    Secret   `yaml:"read_token"`
 	ReadTimeout  Duration `yaml:"read_timeout"`
 	WriteTimeout Duration `yaml:"write_timeout"`
 	IdleTimeout  Duration `yaml:"idle_timeout"`
