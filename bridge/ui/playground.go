@@ -17,6 +17,7 @@ import (
 
 	"github.com/gewe-bridge/gewe-bridge/rules/config"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
+	"github.com/gewe-bridge/gewe-bridge/rules/render"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters"
 	"github.com/gewe-bridge/gewe-bridge/rules"
@@ -110,6 +111,11 @@ func (c *Console) playgroundConfig(ctx *fiber.Ctx) error {
 	}
 	for _, r := range cfg.Rules {
 		out.Rules = append(out.Rules, ruleForm(r))
+	}
+	// The built-in templates too, so that one can be edited from its text
+	// (a template of the same name in the config replaces it).
+	for name, t := range render.Builtins(cfg.Language) {
+		out.Templates[name] = templateForm(t)
 	}
 	for name, t := range cfg.Templates {
 		out.Templates[name] = templateForm(t)

@@ -179,6 +179,12 @@ func TestPlayground(t *testing.T) {
 	_, body := do(t, app, "GET", "/api/v1/playground", "", map[string]string{"Authorization": "Bearer " + read})
 	assert.Contains(t, body, `"name":"critical"`)
 	assert.Contains(t, body, `alertmanager.default`)
+	// The built-in templates come with their text, to be edited.
+	var got struct {
+		Templates map[string]ui.TemplateForm `json:"templates"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &got))
+	assert.Contains(t, got.Templates["alertmanager.default"].Text, "alertGroup")
 
 	// The running config: a text with the mention, then a card.
 	out := preview(t, app, ui.PreviewRequest{Source: "alertmanager", Payload: fixture(t)})
