@@ -14,6 +14,7 @@ import (
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 	"github.com/gewe-bridge/gewe-bridge/rules/config"
+	"github.com/gewe-bridge/gewe-bridge/rules/oncall"
 	"github.com/gewe-bridge/gewe-bridge/rules/render"
 )
 
@@ -36,6 +37,7 @@ type Ruleset struct {
 	index     *index
 	byGitHub  map[string]string // lower-case GitHub login -> contact name
 	byWxid    map[string]string // a contact's wxid -> its name
+	schedules map[string]*oncall.Schedule
 	vms       sync.Pool
 }
 
@@ -73,7 +75,9 @@ func Compile(cfg *config.Config) (*Ruleset, config.Problems) {
 			rs.byGitHub[strings.ToLower(ct.GitHub)] = name
 		}
 	}
-	funcs := render.Funcs(loc, nil)
+	rs.compileSchedules()
+	funcs := render.Funcs(loc, cfg.Clock)
+	funcs["oncall"] = rs.onCallFunc
 	for name, b := range render.Builtins(cfg.Language) {
 		t, err := render.Parse(name, b, funcs)
 		if err != nil {
@@ -225,7 +229,8 @@ func (rs *Ruleset) exprOptions() []expr.Option {
 		expr.MaxNodes(maxExprNodes),
 		// now() in the config's timezone, as in templates. (expr's own
 		// Timezone option also rewrites date(), wrongly in this version.)
-		expr.Function("now", func(...any) (any, error) { return time.Now().In(rs.loc), nil }, new(func() time.Time)),
+		expr.Function("now", func(...any) (any, error) { return rs.Now(), nil }, new(func() time.Time)),
+		expr.Function("oncall", func(args ...any) (any, error) { s, _ := args[0].(string); return rs.onCallFunc(s), nil }, new(func(string) string)),
 		expr.Function("contacts_by_github", rs.contactsByGitHub, new(func(any) []string)),
 	}, boundedExprOptions()...)
 }
