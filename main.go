@@ -457,6 +457,9 @@ func printTrace(w io.Writer, tr *rules.Trace) {
 		if len(m.At) > 0 {
 			fmt.Fprintf(w, " at %v", m.At)
 		}
+		if !m.NotBefore.IsZero() {
+			fmt.Fprintf(w, " held until %s (quiet hours)", m.NotBefore.Format(time.RFC3339))
+		}
 		fmt.Fprintln(w)
 		if m.XML != "" {
 			fmt.Fprintln(w, m.XML)

@@ -38,7 +38,9 @@ type Ruleset struct {
 	byGitHub  map[string]string // lower-case GitHub login -> contact name
 	byWxid    map[string]string // a contact's wxid -> its name
 	schedules map[string]*oncall.Schedule
-	vms       sync.Pool
+	// quietByWxid are the contacts' quiet hours, by their wxid.
+	quietByWxid map[string]*quiet
+	vms         sync.Pool
 }
 
 // rule is one compiled rule.
@@ -51,6 +53,7 @@ type rule struct {
 	atExpr       *vm.Program
 	templateExpr *vm.Program
 	tmpl         *render.Template // nil: template_expr or the event's default
+	quiet        *quiet           // nil: no quiet hours
 }
 
 // Config returns the configuration the ruleset was compiled from.
@@ -96,6 +99,14 @@ func Compile(cfg *config.Config) (*Ruleset, config.Problems) {
 		rs.templates[name] = t
 	}
 	opts := rs.exprOptions()
+	for _, name := range slices.Sorted(maps.Keys(cfg.Contacts)) {
+		if q := c.compileQuiet("contacts["+name+"].quiet", cfg.Contacts[name].Quiet, opts); q != nil {
+			if rs.quietByWxid == nil {
+				rs.quietByWxid = map[string]*quiet{}
+			}
+			rs.quietByWxid[cfg.Contacts[name].Wxid] = q
+		}
+	}
 	used := map[string]bool{}
 	for i, r := range cfg.Rules {
 		cr := &rule{Rule: r, n: i, path: fmt.Sprintf("rules[%d]", i)}
@@ -103,6 +114,7 @@ func Compile(cfg *config.Config) (*Ruleset, config.Problems) {
 		cr.toExpr = c.compileExpr(cr.path+".to_expr", r.ToExpr, opts, stringOrList)
 		cr.atExpr = c.compileExpr(cr.path+".at_expr", r.AtExpr, opts, stringOrList)
 		cr.templateExpr = c.compileExpr(cr.path+".template_expr", r.TemplateExpr, append(opts, expr.AsKind(reflect.String)), nil)
+		cr.quiet = c.compileQuiet(cr.path+".quiet", r.Quiet, opts)
 		if r.Template != "" {
 			used[r.Template] = true
 			if t, ok := rs.templates[r.Template]; ok {

@@ -259,6 +259,7 @@ func (rs *Ruleset) messages(run *run, r *rule, ev *exprEnv, data map[string]any,
 	if err != nil {
 		return fail("at_expr", err)
 	}
+	to, holds := rs.applyQuiet(v, r, ev, run.now, to, &notes)
 	t, err := rs.template(v, r, ev)
 	if err != nil {
 		return fail("template_expr", err)
@@ -309,6 +310,7 @@ func (rs *Ruleset) messages(run *run, r *rule, ev *exprEnv, data map[string]any,
 		text, xmlOut, err := t.RenderWithin(d, rs.cfg.Limits.RenderBytes, &run.lim)
 		if err != nil {
 			run.msgsLeft -= len(out)
+			holdMessages(out, holds)
 			return out, &RuleError{Rule: r.Name, Stage: "template", Err: err}
 		}
 		if text == "" && xmlOut == "" {
@@ -353,6 +355,7 @@ func (rs *Ruleset) messages(run *run, r *rule, ev *exprEnv, data map[string]any,
 		}
 	}
 	run.msgsLeft -= len(out)
+	holdMessages(out, holds)
 	return out, nil
 }
 
