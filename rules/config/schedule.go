@@ -42,14 +42,14 @@ func ScheduleName(s string) (string, bool) {
 // sent: held until the window ends (hold), or sent to others (reroute);
 // those for which bypass_when is true go out at once.
 type Quiet struct {
-	Hours      string   `yaml:"hours"` // "22:00-08:00"; empty: all day
+	Hours      string   `yaml:"hours"` // "22:00-08:00" (HH:MM or HH:MM:SS); empty: all day
 	Days       []string `yaml:"days"`  // mon ... sun: the days a window starts on; empty: every day
 	Hold       bool     `yaml:"hold"`
 	Reroute    []string `yaml:"reroute"`
 	BypassWhen string   `yaml:"bypass_when"` // an expression
 }
 
-// Window is a parsed quiet window: minutes from midnight, and the days it
+// Window is a parsed quiet window: seconds from midnight, and the days it
 // starts on (Sunday = 0; all false: every day).
 type Window struct {
 	Start, End int
@@ -58,17 +58,17 @@ type Window struct {
 
 // ParseWindow reads a Quiet's hours and days.
 func ParseWindow(q *Quiet) (Window, error) {
-	w := Window{Start: 0, End: 24 * 60}
+	w := Window{Start: 0, End: 24 * 3600}
 	if h := strings.TrimSpace(q.Hours); h != "" {
 		a, b, ok := strings.Cut(h, "-")
 		if !ok {
 			return w, fmt.Errorf("hours %q must be HH:MM-HH:MM, e.g. 22:00-08:00", q.Hours)
 		}
 		var err error
-		if w.Start, err = clockMinutes(a); err != nil {
+		if w.Start, err = clockSeconds(a); err != nil {
 			return w, err
 		}
-		if w.End, err = clockMinutes(b); err != nil {
+		if w.End, err = clockSeconds(b); err != nil {
 			return w, err
 		}
 		if w.Start == w.End {
@@ -90,16 +90,29 @@ var weekdays = map[string]int{
 	"sunday": 0, "monday": 1, "tuesday": 2, "wednesday": 3, "thursday": 4, "friday": 5, "saturday": 6,
 }
 
-// clockMinutes reads "HH:MM" (00:00 to 24:00).
-func clockMinutes(s string) (int, error) {
+// clockSeconds reads "HH:MM" or "HH:MM:SS" (00:00 to 24:00).
+func clockSeconds(s string) (int, error) {
 	s = strings.TrimSpace(s)
-	h, m, ok := strings.Cut(s, ":")
-	hh, err1 := strconv.Atoi(h)
-	mm, err2 := strconv.Atoi(m)
-	if !ok || err1 != nil || err2 != nil || hh < 0 || mm < 0 || mm > 59 || hh*60+mm > 24*60 {
-		return 0, fmt.Errorf("%q is not a time of day (HH:MM)", s)
+	parts := strings.Split(s, ":")
+	bad := fmt.Errorf("%q is not a time of day (HH:MM)", s)
+	if len(parts) < 2 || len(parts) > 3 {
+		return 0, bad
 	}
-	return hh*60 + mm, nil
+	n := 0
+	for i, p := range parts {
+		v, err := strconv.Atoi(p)
+		if err != nil || v < 0 || i > 0 && v > 59 {
+			return 0, bad
+		}
+		n = n*60 + v
+	}
+	if len(parts) == 2 {
+		n *= 60
+	}
+	if n > 24*3600 {
+		return 0, bad
+	}
+	return n, nil
 }
 
 // Period is a schedule's period: a number of calendar days (handoffs at

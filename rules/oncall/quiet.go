@@ -46,8 +46,8 @@ func windowAt(w config.Window, t time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// clockTime is minutes after midnight of day, on the wall clock.
-func clockTime(day time.Time, minutes int) time.Time {
+// clockTime is seconds after midnight of day, on the wall clock.
+func clockTime(day time.Time, secs int) time.Time {
 	y, m, d := day.Date()
-	return time.Date(y, m, d, minutes/60, minutes%60, 0, 0, day.Location())
+	return time.Date(y, m, d, secs/3600, secs/60%60, secs%60, 0, day.Location())
 }
