@@ -57,6 +57,11 @@ type cli struct {
 		headers               []string
 		json                  bool
 		payload               string
+		at                    string
+	}
+	oncall struct {
+		config, at string
+		shifts     int
 	}
 	messages struct {
 		url, token, state string
@@ -95,7 +100,13 @@ func newApp(c *cli, stdout, stderr io.Writer) *kingpin.Application {
 	test.Flag("event", "Event name: X-GitHub-Event for github, X-Event for generic.").StringVar(&c.test.event)
 	test.Flag("header", "Extra request header 'Name: value' (repeatable).").Short('H').StringsVar(&c.test.headers)
 	test.Flag("json", "Print the trace as JSON.").BoolVar(&c.test.json)
+	test.Flag("at", "Evaluate rules, schedules and quiet hours as if it were this time (2026-12-05T03:00:00+08:00, or 2026-12-05T03:00 in timezone).").StringVar(&c.test.at)
 	test.Arg("payload", "Payload file, or - for standard input.").Required().StringVar(&c.test.payload)
+
+	oc := app.Command("oncall", "Print who is on call in each schedule, and the next handoffs.")
+	oc.Flag("config", "Config file (default: the embedded example config).").StringVar(&c.oncall.config)
+	oc.Flag("at", "Show the schedules as of this time instead of now.").StringVar(&c.oncall.at)
+	oc.Flag("shifts", "How many shifts to show per schedule, the current one included.").Default("4").IntVar(&c.oncall.shifts)
 
 	msgs := app.Command("messages", "Read or retry messages through a running service's admin API.")
 	msgs.Flag("url", "The service's base URL.").Envar("GEWE_BRIDGE_URL").Default("http://127.0.0.1:8080").StringVar(&c.messages.url)
@@ -144,6 +155,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkCmd(&c, stdout, stderr)
 	case "test":
 		return testCmd(&c, stdout, stderr)
+	case "oncall":
+		return oncallCmd(&c, stdout, stderr)
 	case "messages list", "messages show", "messages retry":
 		return messagesCmd(&c, strings.TrimPrefix(cmd, "messages "), stdout, stderr)
 	case "healthcheck":
@@ -354,7 +367,7 @@ func checkOnline(cfg *config.Config, stdout, stderr io.Writer) int {
 func testCmd(c *cli, stdout, stderr io.Writer) int {
 	file, sourceName, event, headers := &c.test.config, &c.test.source, &c.test.event, c.test.headers
 	// test sends nothing: it needs no gewe.token.
-	rs, probs := bridge.LoadConfig(*file, defaultConfig, os.Getenv, config.ForceDryRun())()
+	rs, probs := loadAt(*file, c.test.at, config.ForceDryRun())
 	if probs.Err() != nil {
 		fmt.Fprintln(stderr, probs.Error())
 		return 1
@@ -388,6 +401,9 @@ func testCmd(c *cli, stdout, stderr io.Writer) int {
 		return 1
 	}
 	tr := rs.Trace(ev)
+	if c.test.at != "" && !c.test.json {
+		fmt.Fprintf(stdout, "at: %s\n", rs.Now().Format(time.RFC3339))
+	}
 	if c.test.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -440,6 +456,9 @@ func printTrace(w io.Writer, tr *rules.Trace) {
 		fmt.Fprintf(w, "--- %d: to %s (rule %s)", i+1, m.To, m.Rule)
 		if len(m.At) > 0 {
 			fmt.Fprintf(w, " at %v", m.At)
+		}
+		if !m.NotBefore.IsZero() {
+			fmt.Fprintf(w, " held until %s (quiet hours)", m.NotBefore.Format(time.RFC3339))
 		}
 		fmt.Fprintln(w)
 		if m.XML != "" {

@@ -14,6 +14,7 @@ import (
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 	"github.com/gewe-bridge/gewe-bridge/rules/config"
+	"github.com/gewe-bridge/gewe-bridge/rules/oncall"
 	"github.com/gewe-bridge/gewe-bridge/rules/render"
 )
 
@@ -36,7 +37,10 @@ type Ruleset struct {
 	index     *index
 	byGitHub  map[string]string // lower-case GitHub login -> contact name
 	byWxid    map[string]string // a contact's wxid -> its name
-	vms       sync.Pool
+	schedules map[string]*oncall.Schedule
+	// quietByWxid are the contacts' quiet hours, by their wxid.
+	quietByWxid map[string]*quiet
+	vms         sync.Pool
 }
 
 // rule is one compiled rule.
@@ -49,6 +53,7 @@ type rule struct {
 	atExpr       *vm.Program
 	templateExpr *vm.Program
 	tmpl         *render.Template // nil: template_expr or the event's default
+	quiet        *quiet           // nil: no quiet hours
 }
 
 // Config returns the configuration the ruleset was compiled from.
@@ -73,7 +78,9 @@ func Compile(cfg *config.Config) (*Ruleset, config.Problems) {
 			rs.byGitHub[strings.ToLower(ct.GitHub)] = name
 		}
 	}
-	funcs := render.Funcs(loc, nil)
+	rs.compileSchedules()
+	funcs := render.Funcs(loc, cfg.Clock)
+	funcs["oncall"] = rs.onCallFunc
 	for name, b := range render.Builtins(cfg.Language) {
 		t, err := render.Parse(name, b, funcs)
 		if err != nil {
@@ -92,6 +99,14 @@ func Compile(cfg *config.Config) (*Ruleset, config.Problems) {
 		rs.templates[name] = t
 	}
 	opts := rs.exprOptions()
+	for _, name := range slices.Sorted(maps.Keys(cfg.Contacts)) {
+		if q := c.compileQuiet("contacts["+name+"].quiet", cfg.Contacts[name].Quiet, opts); q != nil {
+			if rs.quietByWxid == nil {
+				rs.quietByWxid = map[string]*quiet{}
+			}
+			rs.quietByWxid[cfg.Contacts[name].Wxid] = q
+		}
+	}
 	used := map[string]bool{}
 	for i, r := range cfg.Rules {
 		cr := &rule{Rule: r, n: i, path: fmt.Sprintf("rules[%d]", i)}
@@ -99,6 +114,7 @@ func Compile(cfg *config.Config) (*Ruleset, config.Problems) {
 		cr.toExpr = c.compileExpr(cr.path+".to_expr", r.ToExpr, opts, stringOrList)
 		cr.atExpr = c.compileExpr(cr.path+".at_expr", r.AtExpr, opts, stringOrList)
 		cr.templateExpr = c.compileExpr(cr.path+".template_expr", r.TemplateExpr, append(opts, expr.AsKind(reflect.String)), nil)
+		cr.quiet = c.compileQuiet(cr.path+".quiet", r.Quiet, opts)
 		if r.Template != "" {
 			used[r.Template] = true
 			if t, ok := rs.templates[r.Template]; ok {
@@ -225,7 +241,8 @@ func (rs *Ruleset) exprOptions() []expr.Option {
 		expr.MaxNodes(maxExprNodes),
 		// now() in the config's timezone, as in templates. (expr's own
 		// Timezone option also rewrites date(), wrongly in this version.)
-		expr.Function("now", func(...any) (any, error) { return time.Now().In(rs.loc), nil }, new(func() time.Time)),
+		expr.Function("now", func(...any) (any, error) { return rs.Now(), nil }, new(func() time.Time)),
+		expr.Function("oncall", func(args ...any) (any, error) { s, _ := args[0].(string); return rs.onCallFunc(s), nil }, new(func(string) string)),
 		expr.Function("contacts_by_github", rs.contactsByGitHub, new(func(any) []string)),
 	}, boundedExprOptions()...)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -203,8 +204,9 @@ type run struct {
 	usage    exprUsage
 	vm       *vm.VM
 	lim      render.Limits
-	msgsLeft int     // limits.max_messages_per_webhook less what was made
-	notes    *[]Note // where a routing's notes go; nil: not kept
+	msgsLeft int       // limits.max_messages_per_webhook less what was made
+	notes    *[]Note   // where a routing's notes go; nil: not kept
+	now      time.Time // the routing's time: schedules and quiet hours
 }
 
 var runs = sync.Pool{New: func() any { return new(run) }}
@@ -219,6 +221,7 @@ func (rs *Ruleset) newRun(ctx context.Context, ev *event.Event) *run {
 	r.vm = rs.vms.Get().(*vm.VM)
 	r.lim.Reset(ctx, l.RenderTimeout.D(), l.RenderIterations)
 	r.msgsLeft = l.MaxMessages
+	r.now = rs.Now()
 	return r
 }
 
@@ -248,14 +251,15 @@ func (rs *Ruleset) messages(run *run, r *rule, ev *exprEnv, data map[string]any,
 	}
 	v := run.vm
 	var notes []string
-	to, err := rs.recipients(v, r, ev, &notes)
+	to, err := rs.recipients(v, r, ev, run.now, &notes)
 	if err != nil {
 		return fail("to_expr", err)
 	}
-	at, err := rs.mentions(v, r, ev, &notes)
+	at, err := rs.mentions(v, r, ev, run.now, &notes)
 	if err != nil {
 		return fail("at_expr", err)
 	}
+	to, holds := rs.applyQuiet(v, r, ev, run.now, to, &notes)
 	t, err := rs.template(v, r, ev)
 	if err != nil {
 		return fail("template_expr", err)
@@ -306,6 +310,7 @@ func (rs *Ruleset) messages(run *run, r *rule, ev *exprEnv, data map[string]any,
 		text, xmlOut, err := t.RenderWithin(d, rs.cfg.Limits.RenderBytes, &run.lim)
 		if err != nil {
 			run.msgsLeft -= len(out)
+			holdMessages(out, holds)
 			return out, &RuleError{Rule: r.Name, Stage: "template", Err: err}
 		}
 		if text == "" && xmlOut == "" {
@@ -350,6 +355,7 @@ func (rs *Ruleset) messages(run *run, r *rule, ev *exprEnv, data map[string]any,
 		}
 	}
 	run.msgsLeft -= len(out)
+	holdMessages(out, holds)
 	return out, nil
 }
 
@@ -471,7 +477,7 @@ func hasMention(text, name string) bool {
 	return false
 }
 
-func (rs *Ruleset) recipients(v *vm.VM, r *rule, ev *exprEnv, notes *[]string) ([]string, error) {
+func (rs *Ruleset) recipients(v *vm.VM, r *rule, ev *exprEnv, now time.Time, notes *[]string) ([]string, error) {
 	names := r.To
 	static := len(names) // names from the config; the rest came from to_expr
 	if r.toExpr != nil {
@@ -484,6 +490,10 @@ func (rs *Ruleset) recipients(v *vm.VM, r *rule, ev *exprEnv, notes *[]string) (
 	seen := make(map[string]bool, len(names))
 	ids := make([]string, 0, len(names))
 	for i, name := range names {
+		name, ok := rs.resolveOnCall(name, now, notes)
+		if !ok {
+			continue
+		}
 		id := name
 		if c, ok := rs.cfg.Contacts[name]; ok {
 			id = c.Wxid
@@ -502,7 +512,7 @@ func (rs *Ruleset) recipients(v *vm.VM, r *rule, ev *exprEnv, notes *[]string) (
 	return ids, nil
 }
 
-func (rs *Ruleset) mentions(v *vm.VM, r *rule, ev *exprEnv, notes *[]string) ([]mention, error) {
+func (rs *Ruleset) mentions(v *vm.VM, r *rule, ev *exprEnv, now time.Time, notes *[]string) ([]mention, error) {
 	names := r.At
 	static := len(names) // names from the config; the rest came from at_expr
 	if r.atExpr != nil {
@@ -515,6 +525,10 @@ func (rs *Ruleset) mentions(v *vm.VM, r *rule, ev *exprEnv, notes *[]string) ([]
 	var at []mention
 	seen := map[string]bool{}
 	for i, name := range names {
+		name, ok := rs.resolveOnCall(name, now, notes)
+		if !ok {
+			continue
+		}
 		var m mention
 		dynamic := i >= static && !r.AllowAnyRecipient
 		c, ok := rs.cfg.Contacts[name]

@@ -63,6 +63,10 @@ func (p *loader) checkSemantics(c *Config) {
 			p.add(p.at(path+".link"), path+".link", "a link card needs a title and a url")
 		}
 	}
+	p.checkSchedules(c)
+	for _, name := range sortedKeys(c.Contacts) {
+		p.checkQuiet(c, "contacts["+name+"].quiet", c.Contacts[name].Quiet)
+	}
 	seen := map[string]int{}
 	for i, r := range c.Rules {
 		path := fmt.Sprintf("rules[%d]", i)
@@ -89,7 +93,11 @@ func (p *loader) checkSemantics(c *Config) {
 		if r.Template != "" && r.TemplateExpr != "" {
 			p.add(p.at(path+".template_expr"), path, "set template or template_expr, not both")
 		}
+		p.checkQuiet(c, path+".quiet", r.Quiet)
 		for j, to := range r.To {
+			if p.checkOnCallName(c, fmt.Sprintf("%s.to[%d]", path, j), to) {
+				continue
+			}
 			if _, ok := c.Contacts[to]; !ok && !IsRawID(to) {
 				ep := fmt.Sprintf("%s.to[%d]", path, j)
 				p.add(p.at(ep), ep, "unknown contact %q: add it under contacts, or use a wxid (wxid_...) or a group id (...@chatroom)", to)
@@ -99,6 +107,7 @@ func (p *loader) checkSemantics(c *Config) {
 			ep := fmt.Sprintf("%s.at[%d]", path, j)
 			ct, ok := c.Contacts[at]
 			switch {
+			case p.checkOnCallName(c, ep, at):
 			case at == MentionAll:
 			case ok && ct.Name == "":
 				p.add(p.at(ep), ep, "contact %q has no name: a mention needs it (WeChat notifies only when the text carries @name)", at)

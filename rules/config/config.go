@@ -28,6 +28,7 @@ type Config struct {
 	Limits    LimitsConfig        `yaml:"limits"`
 	Sources   map[string]Source   `yaml:"sources" validate:"dive"`
 	Contacts  map[string]Contact  `yaml:"contacts" validate:"dive"`
+	Schedules map[string]Schedule `yaml:"schedules"` // on-call rotations (schedule.go)
 	Templates map[string]Template `yaml:"templates"`
 	Rules     []Rule              `yaml:"rules" validate:"dive"`
 
@@ -36,6 +37,9 @@ type Config struct {
 	DryRun bool `yaml:"-"`
 	// File is the path the config was read from, for messages.
 	File string `yaml:"-"`
+	// Clock is the time rules, templates, schedules and quiet hours see
+	// (nil: the current time); At sets it, for gewe-bridge test --at.
+	Clock func() time.Time `yaml:"-"`
 
 	pos     map[string]Pos // path -> position, for problems found later
 	styles  map[string]yaml.Style
@@ -189,6 +193,7 @@ type Contact struct {
 	Wxid   string `yaml:"wxid" validate:"required"`
 	Name   string `yaml:"name"`   // nickname written after @ in mentions
 	GitHub string `yaml:"github"` // GitHub login, for contacts_by_github
+	Quiet  *Quiet `yaml:"quiet"`  // hours when messages to this contact wait or go to others
 }
 
 // Rule routes matching events to recipients with a template.
@@ -207,6 +212,9 @@ type Rule struct {
 	// and mention everyone; without it they may only name contacts (by
 	// name or wxid): the payload does not choose who is messaged.
 	AllowAnyRecipient bool `yaml:"allow_any_recipient"`
+	// Quiet is when the rule's messages wait (hold) or go to others
+	// (reroute), unless its bypass_when is true.
+	Quiet *Quiet `yaml:"quiet"`
 }
 
 // Template is either a text template (a plain string in YAML), a link

@@ -145,7 +145,7 @@ func (p *loader) index(n *yaml.Node, path string) {
 // isMapField reports whether the value at path is a map keyed by names.
 func isMapField(path string) bool {
 	switch path {
-	case "sources", "contacts", "templates":
+	case "sources", "contacts", "templates", "schedules":
 		return true
 	}
 	return false

@@ -1,5 +1,7 @@
 package event
 
+import "time"
+
 // Message is one rendered message for one recipient, ready to be queued.
 type Message struct {
 	Rule string   `json:"rule"` // the rule that produced it
@@ -7,6 +9,17 @@ type Message struct {
 	Text string   `json:"text,omitempty"`
 	At   []string `json:"at,omitempty"`  // wxids mentioned; "notify@all" for everyone
 	XML  string   `json:"xml,omitempty"` // an <appmsg> node; set for app cards, Text is then empty
+	// NotBefore holds the message until then (quiet hours): the outbox
+	// makes it due at that time, not at once. Zero: due when accepted.
+	NotBefore time.Time `json:"not_before,omitzero"`
+}
+
+// DueAt is when a message accepted at accepted is first due.
+func (m *Message) DueAt(accepted time.Time) time.Time {
+	if m.NotBefore.After(accepted) {
+		return m.NotBefore
+	}
+	return accepted
 }
 
 // IsApp reports whether the message is an app card (sendapp) rather than text.

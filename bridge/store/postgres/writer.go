@@ -53,9 +53,9 @@ const acceptSQL = `WITH d AS (
 	RETURNING id
 ), m AS (
 	INSERT INTO messages (event, account, rule, recipient, text, at, xml, state, created_at, updated_at, next_at)
-	SELECT e.id, $8, r.rule, r.recipient, r.text, r.at, r.xml, 'pending', $5, $5, $5
-	FROM e, unnest($9::text[], $10::text[], $11::bytea[], $12::text[], $13::bytea[]) WITH ORDINALITY
-		AS r(rule, recipient, text, at, xml, n)
+	SELECT e.id, $8, r.rule, r.recipient, r.text, r.at, r.xml, 'pending', $5, $5, r.next_at
+	FROM e, unnest($9::text[], $10::text[], $11::bytea[], $12::text[], $13::bytea[], $14::bigint[]) WITH ORDINALITY
+		AS r(rule, recipient, text, at, xml, next_at, n)
 	ORDER BY r.n
 )
 SELECT id FROM e`
@@ -77,8 +77,10 @@ func (s *Store) Accept(ctx context.Context, a *outbox.Accepted, dedupSince time.
 	n := len(a.Messages)
 	rule, to, mentions := make([]string, n), make([]string, n), make([]string, n)
 	text, xml := make([][]byte, n), make([][]byte, n)
+	next := make([]int64, n) // a message held (quiet hours) is due when the hold ends
 	for i, m := range a.Messages {
 		rule[i], to[i], text[i], xml[i] = clean(m.Rule), clean(m.To), []byte(m.Text), []byte(m.XML)
+		next[i] = m.DueAt(at).UnixNano()
 		if len(m.At) > 0 {
 			b, err := json.Marshal(m.At)
 			if err != nil {
@@ -90,7 +92,7 @@ func (s *Store) Accept(ctx context.Context, a *outbox.Accepted, dedupSince time.
 	key := clean(a.DedupKey)
 	r := &request{ctx: ctx, key: key, acct: clean(a.Account), done: make(chan error, 1)}
 	r.args = []any{clean(a.EventID), clean(a.Source), clean(a.EventName), key, at.UnixNano(),
-		encodeRaw(a.Raw), encodeTime(dedupSince), r.acct, rule, to, text, mentions, xml}
+		encodeRaw(a.Raw), encodeTime(dedupSince), r.acct, rule, to, text, mentions, xml, next}
 	return s.send(ctx, r)
 }
 

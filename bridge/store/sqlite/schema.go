@@ -167,7 +167,7 @@ var writeSQL = [numWriteStmts]string{
 		VALUES (?, ?, ?, ?, ?, ?)`,
 	stInsertMessage: `INSERT INTO messages (event, account, rule, recipient, text, at, xml,
 		state, created_at, updated_at, next_at)
-		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8, ?8)`,
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8, ?9)`,
 	stSent: `UPDATE messages SET state = 'sent', sent_at = ?2, updated_at = ?2 WHERE id = ?1`,
 	// Retry and Dead only touch pending messages: a message already sent is
 	// not made dead by a late report.

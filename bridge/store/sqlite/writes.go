@@ -85,7 +85,9 @@ func (s *Store) submitAccept(ctx context.Context, a *outbox.Accepted, now int64,
 			return err
 		}
 		for i, m := range a.Messages {
-			if _, err := t.exec(stInsertMessage, id, a.Account, m.Rule, m.To, texts[2*i], mentions[i], texts[2*i+1], now); err != nil {
+			// A message held (quiet hours) is due when the hold ends.
+			next := m.DueAt(time.Unix(0, now)).UnixNano()
+			if _, err := t.exec(stInsertMessage, id, a.Account, m.Rule, m.To, texts[2*i], mentions[i], texts[2*i+1], now, next); err != nil {
 				return err
 			}
 		}

@@ -63,6 +63,7 @@ var cases = []struct {
 }{
 	{"accept, due, sent", acceptDueSent},
 	{"retry reschedules", retryReschedules},
+	{"held until not_before", heldUntilNotBefore},
 	{"dead and requeue", deadAndRequeue},
 	{"dedup inside the window", dedup("k", "k", T0.Add(dedupWindow-time.Second), true)},
 	{"dedup at the window edge", dedup("k", "k", T0.Add(dedupWindow), true)},
@@ -409,4 +410,31 @@ func backlog(t *testing.T, s outbox.Store) {
 
 func ping(t *testing.T, s outbox.Store) {
 	require.NoError(t, s.Ping(context.Background()))
+}
+
+// heldUntilNotBefore: a message held by quiet hours (Message.NotBefore)
+// is due then, not when accepted; one held until the past is due at once.
+func heldUntilNotBefore(t *testing.T, s outbox.Store) {
+	ctx := context.Background()
+	a := Event("h1", "", T0, "wxid_a", "wxid_b", "wxid_c")
+	a.Messages[0].NotBefore = T0.Add(time.Hour)
+	a.Messages[1].NotBefore = T0.Add(-time.Hour)
+	require.NoError(t, s.Accept(ctx, a, time.Time{}))
+
+	due, err := s.Due(ctx, Account, T0, 10)
+	require.NoError(t, err)
+	require.Len(t, due, 2)
+	assert.Equal(t, []string{"wxid_b", "wxid_c"}, []string{due[0].Message.To, due[1].Message.To})
+	require.NoError(t, s.Sent(ctx, IDs(due), T0))
+
+	next, ok, err := s.NextDue(ctx, Account)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.True(t, next.Equal(T0.Add(time.Hour)), "next due %s", next)
+	due, err = s.Due(ctx, Account, T0.Add(time.Hour), 10)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	assert.Equal(t, "wxid_a", due[0].Message.To)
+	assert.True(t, due[0].NextAt.Equal(T0.Add(time.Hour)))
+	assert.True(t, due[0].CreatedAt.Equal(T0))
 }
