@@ -7,6 +7,9 @@ type Message struct {
 	Text string   `json:"text,omitempty"`
 	At   []string `json:"at,omitempty"`  // wxids mentioned; "notify@all" for everyone
 	XML  string   `json:"xml,omitempty"` // an <appmsg> node; set for app cards, Text is then empty
+	// Alerts are the alerts the message tells of (an Alertmanager
+	// event's), kept so that a reply quoting it can silence them.
+	Alerts []AlertRef `json:"alerts,omitempty"`
 }
 
 // IsApp reports whether the message is an app card (sendapp) rather than text.
