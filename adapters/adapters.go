@@ -22,6 +22,9 @@ type Request struct {
 	ContentType string            // media type without parameters, lower case
 	Headers     map[string]string // every header, lower-case names
 	Body        []byte            // the raw body, size-limited, not decompressed
+	// Token is the secret in the URL (/hooks/<name>/<token> or
+	// ?token=), for senders that sign nothing (gewe_callback).
+	Token string
 }
 
 // Header returns the named header; name must be lower case.

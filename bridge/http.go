@@ -46,6 +46,7 @@ func (s *Service) newApp(cfg *config.Config) *fiber.App {
 	app.Server().ErrorHandler = parseErrorHandler
 	app.Use(s.recoverPanic)
 	app.Post("/hooks/:source", s.hook)
+	app.Post("/hooks/:source/:token", s.hook) // gewe_callback: the secret in the path
 	// The web console and its JSON API (bridge/ui); its POST routes read
 	// their own bodies, bounded.
 	s.console.Register(app)
@@ -68,6 +69,7 @@ func (s *Service) newApp(cfg *config.Config) *fiber.App {
 	app.Get("/api/v1/messages/:id", read, s.getMessage)
 	app.Post("/api/v1/messages/:id/retry", admin, s.retryMessage)
 	app.Get("/api/v1/traces", read, s.listTraces)
+	app.Get("/api/v1/commands", read, s.listCommands) // chatops.go
 	app.Use(func(c *fiber.Ctx) error { return fail(c, fiber.StatusNotFound, "not found") })
 	return app
 }
@@ -161,6 +163,10 @@ func (s *Service) hook(c *fiber.Ctx) error {
 		c.Context().SetConnectionClose() // its body is not read
 		return fail(c, fiber.StatusNotFound, "unknown source")
 	}
+	if c.Params("token") != "" && src.Type != config.TypeGeweCallback {
+		c.Context().SetConnectionClose()
+		return fail(c, fiber.StatusNotFound, "unknown source")
+	}
 	if s.closing.Load() {
 		c.Context().SetConnectionClose()
 		s.opts.Metrics.Webhook(src.Name, "", fiber.StatusServiceUnavailable)
@@ -172,9 +178,15 @@ func (s *Service) hook(c *fiber.Ctx) error {
 		c.Context().SetConnectionClose() // the body is unread, or read in part
 		return s.refuse(c, src, err)
 	}
+	if src.Type == config.TypeGeweCallback {
+		req.Token = strings.Clone(c.Params("token", c.Query("token")))
+	}
 	ev, err := src.Receiver.Receive(req)
 	if err != nil {
 		return s.refuse(c, src, err)
+	}
+	if src.Type == config.TypeGeweCallback {
+		return s.callback(c, src, ev) // chatops.go
 	}
 	// Templates, traces and answers see no credential.
 	ev.Headers = event.RedactHeaders(ev.Headers, src.CredentialHeader)

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gewe-bridge/gewe-bridge/bridge/chatops"
 	"github.com/gewe-bridge/gewe-bridge/bridge/delivery"
 	"github.com/gewe-bridge/gewe-bridge/bridge/metrics"
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
@@ -53,7 +54,8 @@ type Service struct {
 	app     *fiber.App
 	traces  *traceLog
 	console *ui.Console
-	bodies  *budget // the room request bodies may take (body.go)
+	bodies  *budget         // the room request bodies may take (body.go)
+	chatops *chatops.Worker // nil when the store keeps no chat-ops records
 	closing atomic.Bool
 	// inflight counts webhooks being handled, so that a shutdown waits
 	// for their commits and answers, and for nothing else.
@@ -102,6 +104,7 @@ func New(opts Options) (*Service, error) {
 	cfg := rs.Config()
 	s.traces = newTraceLog(cfg.Limits.TracesKept)
 	s.sender = delivery.NewSender(opts.Account, opts.Outbox, opts.Client, cfg, opts.Metrics, s.log)
+	s.chatops = s.newChatOps()
 	s.console = ui.New(consoleBackend{s})
 	s.app = s.newApp(cfg)
 	s.opts.Metrics.Reloaded(true)
@@ -183,6 +186,10 @@ func (s *Service) Run(ctx context.Context) error {
 	wg.Add(2)
 	go func() { defer wg.Done(); s.sender.Run(sendCtx) }()
 	go func() { defer wg.Done(); s.prune(sendCtx, cfg.Storage.Retention.D()) }()
+	if s.chatops != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.chatops.Run(sendCtx) }()
+	}
 	// Counting the backlog takes time with a large one: not before listening.
 	go s.warnStranded()
 	go releaseLoadGarbage()

@@ -7,6 +7,7 @@ import (
 	"github.com/gewe-bridge/gewe-bridge/adapters/alertmanager"
 	"github.com/gewe-bridge/gewe-bridge/adapters/generic"
 	"github.com/gewe-bridge/gewe-bridge/adapters/gewe"
+	"github.com/gewe-bridge/gewe-bridge/adapters/gewecallback"
 	"github.com/gewe-bridge/gewe-bridge/adapters/gitea"
 	"github.com/gewe-bridge/gewe-bridge/adapters/github"
 	"github.com/gewe-bridge/gewe-bridge/adapters/gitlab"
@@ -84,6 +85,9 @@ func NewSource(name string, sc config.Source, limits config.LimitsConfig, creds 
 		}
 		src.Receiver = alertmanager.New(c)
 		src.Label = alertmanager.EventLabel
+	case config.TypeGeweCallback:
+		src.Receiver = gewecallback.New(gewecallback.Config{Secret: string(sc.Secret)})
+		src.Label = gewecallback.EventLabel
 	default:
 		src.Receiver = generic.New(generic.Config{BearerToken: string(sc.BearerToken), HMACSecret: string(sc.Secret), HMACHeader: sc.HMACHeader})
 		src.EventHeader = "x-event"

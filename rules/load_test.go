@@ -215,7 +215,7 @@ gewe:
 rules:
   - {name: r, to: [wxid_a]}
 `,
-			want: []string{`rules.yaml:2:14: sources[am].type: must be one of github, gitea, gitlab, alertmanager, grafana, generic, not "prometheus"`},
+			want: []string{`rules.yaml:2:14: sources[am].type: must be one of github, gitea, gitlab, alertmanager, grafana, generic, gewe_callback, not "prometheus"`},
 		},
 		{
 			name: "a value of the wrong type",

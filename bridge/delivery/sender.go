@@ -291,7 +291,7 @@ func (s *Sender) send(ctx context.Context, batch []outbox.Queued) {
 	msg := merge(batch)
 	// The call is not cut short by a shutdown: its own timeout bounds it.
 	start := s.now()
-	out, err := s.client.Send(context.WithoutCancel(ctx), msg)
+	out, receipt, err := s.call(context.WithoutCancel(ctx), msg)
 	s.metrics.ObserveSend(start, err)
 	now := s.now()
 	s.pacer.Record(msg.To, now)
@@ -303,6 +303,7 @@ func (s *Sender) send(ctx context.Context, batch []outbox.Queued) {
 		s.metrics.Sent(len(batch))
 		log.Info("sent", "messages", len(batch), "took", now.Sub(start).Round(time.Millisecond))
 		s.recordSent(rctx, ids, now, log)
+		s.recordReceipt(rctx, receipt, ids, now, log)
 		return
 	}
 	attempt := outbox.Attempt{At: now, Error: err.Error()}

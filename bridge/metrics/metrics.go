@@ -36,6 +36,7 @@ type Metrics struct {
 	buildInfo     *prometheus.GaugeVec
 	reloadSuccess prometheus.Gauge
 	reloadTime    prometheus.Gauge
+	chatops       *chatopsMetrics // chatops.go
 }
 
 // backlogCollector reports the outbox's queue depth and the age of its
@@ -129,6 +130,7 @@ func New() *Metrics {
 		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "config_last_reload_success_timestamp_seconds",
 			Help: "Time of the last successful config load."}),
 	}
+	m.chatops = newChatopsMetrics(r, ns)
 	r.MustRegister(m.webhooks, m.authFailures, m.ruleMatches, m.ruleErrors, m.queued, m.sentTotal, m.retriedTotal,
 		m.deadTotal, m.duplicates, m.coalesced, m.sendLatency, m.sendFailures, m.senderPaused, m.pauseReason, m.buildInfo, m.reloadSuccess, m.reloadTime)
 	return m

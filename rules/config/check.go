@@ -47,6 +47,7 @@ func (p *loader) checkSemantics(c *Config) {
 	for _, name := range sortedKeys(c.Sources) {
 		p.checkSource(c, name, c.Sources[name])
 	}
+	p.checkChatOps(c)
 	for _, name := range sortedKeys(c.Templates) {
 		t := c.Templates[name]
 		path := "templates[" + name + "]"
@@ -151,6 +152,9 @@ func (p *loader) checkSource(c *Config, name string, s Source) {
 		if s.BearerToken == "" && s.BasicAuth == nil {
 			missing, field = "bearer_token or basic_auth", "bearer_token"
 		}
+	case TypeGeweCallback:
+		p.checkCallbackSource(c, path, s)
+		return
 	case "generic":
 		if s.BearerToken == "" && s.Secret == "" {
 			missing, field = "bearer_token or secret (HMAC)", "bearer_token"

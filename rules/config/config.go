@@ -31,6 +31,8 @@ type Config struct {
 	Schedules map[string]Schedule `yaml:"schedules"` // on-call rotations (schedule.go)
 	Templates map[string]Template `yaml:"templates"`
 	Rules     []Rule              `yaml:"rules" validate:"dive"`
+	// ChatOps is who may command the bridge from WeChat (chatops.go).
+	ChatOps ChatOpsConfig `yaml:"chatops"`
 
 	// DryRun is chosen with gewe.dry_run or serve --dry-run (ForceDryRun):
 	// messages are logged and kept as dry_run, never sent.
@@ -170,16 +172,20 @@ type LimitsConfig struct {
 
 // Source is one webhook endpoint, POST /hooks/<name>.
 type Source struct {
-	Type string `yaml:"type" validate:"required,oneof=github gitea gitlab alertmanager grafana generic"`
+	Type string `yaml:"type" validate:"required,oneof=github gitea gitlab alertmanager grafana generic gewe_callback"`
 	// Secret is github's and gitea's HMAC key (X-Hub-Signature-256,
 	// X-Gitea-Signature / X-Forgejo-Signature), gitlab's secret token
-	// (X-Gitlab-Token), and generic's HMAC key: a Standard Webhooks
-	// signature (webhook-signature) when it starts with whsec_.
+	// (X-Gitlab-Token), generic's HMAC key: a Standard Webhooks
+	// signature (webhook-signature) when it starts with whsec_, and
+	// gewe_callback's token in the callback URL (/hooks/<name>/<secret>).
 	Secret      Secret     `yaml:"secret"`
 	BearerToken Secret     `yaml:"bearer_token"` // alertmanager, grafana, generic
 	BasicAuth   *BasicAuth `yaml:"basic_auth"`   // alertmanager, grafana
 	HMACHeader  string     `yaml:"hmac_header"`  // generic; default X-Signature-256
 	BodyBytes   int64      `yaml:"body_bytes" validate:"gte=0"`
+	// API is the Alertmanager that sent an alertmanager source's alerts,
+	// where chat-ops commands create silences (chatops.go).
+	API *AlertmanagerAPI `yaml:"api"`
 }
 
 // BasicAuth is what Alertmanager's http_config.basic_auth sends.

@@ -12,6 +12,9 @@ type Message struct {
 	// NotBefore holds the message until then (quiet hours): the outbox
 	// makes it due at that time, not at once. Zero: due when accepted.
 	NotBefore time.Time `json:"not_before,omitzero"`
+	// Alerts are the alerts the message tells of (an Alertmanager
+	// event's), kept so that a reply quoting it can silence them.
+	Alerts []AlertRef `json:"alerts,omitempty"`
 }
 
 // DueAt is when a message accepted at accepted is first due.

@@ -101,6 +101,10 @@ CREATE INDEX messages_dead ON messages (id) WHERE state = 'dead';
 DROP INDEX messages_done;
 CREATE INDEX messages_done ON messages (updated_at) WHERE state IN ('sent', 'dead', 'dry_run');
 `,
+	// 5: chat-ops (chatops.go): the alerts each message carried, the id
+	// GeWe gave each message sent, and the callbacks GeWe made with
+	// incoming messages, kept until their command is carried out.
+	chatopsSchema,
 }
 
 // migrate brings the database to the newest schema version, one transaction

@@ -75,7 +75,11 @@ func (s *Store) Accept(ctx context.Context, a *outbox.Accepted, dedupSince time.
 // id; the event's row is also the record of its de-duplication key.
 func (s *Store) submitAccept(ctx context.Context, a *outbox.Accepted, now int64, raw []byte, mentions []string, texts []any) (int64, error) {
 	var event int64
-	err := s.submit(ctx, func(t *wtx) error {
+	alerts, err := encodeAlerts(a.Messages)
+	if err != nil {
+		return 0, fmt.Errorf("outbox: accept: %w", err)
+	}
+	err = s.submit(ctx, func(t *wtx) error {
 		res, err := t.exec(stInsertEvent, a.EventID, a.Source, a.EventName, a.DedupKey, now, raw)
 		if err != nil {
 			return err
@@ -87,8 +91,14 @@ func (s *Store) submitAccept(ctx context.Context, a *outbox.Accepted, now int64,
 		for i, m := range a.Messages {
 			// A message held (quiet hours) is due when the hold ends.
 			next := m.DueAt(time.Unix(0, now)).UnixNano()
-			if _, err := t.exec(stInsertMessage, id, a.Account, m.Rule, m.To, texts[2*i], mentions[i], texts[2*i+1], now, next); err != nil {
+			res, err := t.exec(stInsertMessage, id, a.Account, m.Rule, m.To, texts[2*i], mentions[i], texts[2*i+1], now, next)
+			if err != nil {
 				return err
+			}
+			if alerts != nil && alerts[i] != "" {
+				if err := t.insertAlerts(res, alerts[i]); err != nil {
+					return err
+				}
 			}
 		}
 		event = id
@@ -231,6 +241,12 @@ func (t *wtx) prune(before int64, limit int) (pruned, error) {
 		if _, err := t.exec(stPruneMessage, id); err != nil {
 			return c, err
 		}
+		if err := t.pruneChatops(id); err != nil {
+			return c, err
+		}
+	}
+	if err := t.pruneCallbacks(before, limit); err != nil {
+		return c, err
 	}
 	c.messages = len(ids)
 	c.events, err = t.execCount(stPruneEvents, before, limit)
