@@ -92,6 +92,23 @@ var errNoRoom = errors.New("too many large bodies in flight")
 // by its Content-Length, or when it cannot have room, it is refused before
 // a byte more is read. done gives its room back; call it once the body is
 // no longer needed.
+// drainMax is the largest refused body read (and thrown away, a few KiB
+// at a time) before the answer. A connection closed with a body still
+// unread is reset by the kernel, and the sender often sees the reset, not
+// the 413 or 404 that says why; a larger body is not worth reading.
+const drainMax = 8 << 20
+
+// discardBody reads what is left of a refused request's body, when its
+// length is announced and at most drainMax, so that its answer arrives.
+func discardBody(c *fiber.Ctx) {
+	n := int64(c.Request().Header.ContentLength())
+	r := c.Context().RequestBodyStream()
+	if r == nil || n <= 0 || n > drainMax {
+		return
+	}
+	_, _ = io.CopyN(io.Discard, r, n)
+}
+
 func (s *Service) readBody(c *fiber.Ctx, limit int64) (body []byte, done func(), err error) {
 	done = func() {}
 	n := int64(c.Request().Header.ContentLength()) // -1: chunked, unknown
@@ -99,6 +116,7 @@ func (s *Service) readBody(c *fiber.Ctx, limit int64) (body []byte, done func(),
 		n = 0 // neither Content-Length nor chunked: fasthttp reads no body
 	}
 	if n > limit {
+		discardBody(c)
 		return nil, done, adapters.Errorf(adapters.TooLarge, "body is %d bytes; the limit for this source is %d", n, limit)
 	}
 	need := n

@@ -47,13 +47,15 @@ func (s *Service) newApp(cfg *config.Config) *fiber.App {
 	app.Use(s.recoverPanic)
 	app.Post("/hooks/:source", s.hook)
 	app.Post("/hooks/:source/:token", s.hook) // gewe_callback: the secret in the path
+	// Below the hooks, a request that sent a body has its connection
+	// closed after the answer: the routes below read no body (or, the
+	// console's POSTs, not always all of it: a refusal leaves it unread),
+	// and what is left would be parsed as the next request.
+	app.Use(closeWithBody)
 	// The web console and its JSON API (bridge/ui); its POST routes read
 	// their own bodies, bounded.
 	s.console.Register(app)
 	read, admin := s.console.Guard(ui.Reader), s.console.Guard(ui.Admin)
-	// Nothing below reads a body: the connection of one that sent a body
-	// closes after the answer, as what is left of it is not read.
-	app.Use(closeWithBody)
 	app.Get("/-/healthy", func(c *fiber.Ctx) error { return c.SendString("OK\n") })
 	app.Get("/-/ready", s.ready)
 	if m := s.opts.Metrics; m != nil {
@@ -160,7 +162,8 @@ func (s *Service) hook(c *fiber.Ctx) error {
 	name := c.Params("source")
 	src, ok := st.sources[name]
 	if !ok {
-		c.Context().SetConnectionClose() // its body is not read
+		discardBody(c)
+		c.Context().SetConnectionClose() // its body is not read (beyond drainMax)
 		return fail(c, fiber.StatusNotFound, "unknown source")
 	}
 	if c.Params("token") != "" && src.Type != config.TypeGeweCallback {
@@ -298,7 +301,9 @@ func safeHeader(c *fiber.Ctx, names ...string) string {
 			if adapters.EventName(n, v) != nil {
 				return ""
 			}
-			return v
+			// c.Get's string is fasthttp's reused header buffer: kept in
+			// a trace, it would later read as another request's header.
+			return strings.Clone(v)
 		}
 	}
 	return ""

@@ -652,3 +652,56 @@ rules:
 	require.NoError(t, err)
 	assert.Len(t, msgs, 1, "nothing of the webhooks that ran out was queued")
 }
+
+// TestRefusedTraceKeepsItsOwnHeaders: a refused webhook's trace keeps the
+// delivery id it came with, not what later requests wrote into the
+// server's reused header buffers (an admin token, once).
+func TestRefusedTraceKeepsItsOwnHeaders(t *testing.T) {
+	svc, _ := newService(t)
+	const delivery = "delivery-AAAAAAAAAAAAAAAAAAAAAAAA"
+	r := githubRequest([]byte(`{}`), func(r *http.Request) {
+		r.Header.Set("X-GitHub-Event", "push")
+		r.Header.Set("X-GitHub-Delivery", delivery)
+		r.Header.Set("X-Hub-Signature-256", "sha256=00")
+	})
+	resp, err := svc.App().Test(r, -1)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	for range 20 {
+		resp, err := svc.App().Test(httptestRequest(http.MethodGet, "/api/v1/status", "Bearer "+admin), -1)
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	resp, err = svc.App().Test(httptestRequest(http.MethodGet, "/api/v1/traces?source=github", "Bearer "+admin), -1)
+	require.NoError(t, err)
+	var got struct{ Traces []bridge.WebhookTrace }
+	require.NoError(t, decodeJSON(resp.Body, &got))
+	require.Len(t, got.Traces, 1)
+	assert.Equal(t, delivery, got.Traces[0].ID)
+	assert.Equal(t, "push", got.Traces[0].Event)
+}
+
+// TestConsoleBodyIsNotReadAsTheNextRequest: a console POST whose body is
+// refused unread closes its connection, so what the body held is never
+// answered as a second request on it.
+func TestConsoleBodyIsNotReadAsTheNextRequest(t *testing.T) {
+	svc, _ := newService(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go svc.App().Listener(ln)
+	t.Cleanup(func() { svc.App().Shutdown() })
+	smuggled := "GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n"
+	body := strings.Repeat("x", 8192) + smuggled
+	for _, path := range []string{"/ui/login", "/api/v1/playground", "/ui/logout"} {
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		req := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: x\r\nX-Console: 1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", path, len(body), body)
+		_, err = conn.Write([]byte(req))
+		require.NoError(t, err)
+		answer, _ := io.ReadAll(conn)
+		conn.Close()
+		assert.Equal(t, 1, strings.Count(string(answer), "HTTP/1.1 "), "%s: one answer, got:\n%s", path, answer)
+		assert.NotContains(t, string(answer), "OK\n", path)
+	}
+}

@@ -112,9 +112,11 @@ func (c *Console) Register(app fiber.Router) {
 	app.Post("/ui/logout", c.logout)
 	app.Get("/ui/*", c.asset)
 	app.Get("/api/v1/session", c.Guard(Reader), c.session)
-	app.Get("/api/v1/playground", c.Guard(Reader), c.playgroundConfig)
-	app.Post("/api/v1/playground", c.Guard(Reader), c.preview)
-	app.Get("/api/v1/traces/:seq/request", c.Guard(Reader), c.traceRequest)
+	// The playground shows the config's values (with ${VAR}s expanded) and
+	// recent payloads, and compiles what it is sent: the admin's only.
+	app.Get("/api/v1/playground", c.Guard(Admin), c.playgroundConfig)
+	app.Post("/api/v1/playground", c.Guard(Admin), c.preview)
+	app.Get("/api/v1/traces/:seq/request", c.Guard(Admin), c.traceRequest)
 }
 
 // Guard lets through a caller with at least role: a Bearer token (the
@@ -175,6 +177,12 @@ func (c *Console) lookup(id, admin, read string) (session, bool) {
 // field, and answers with the session cookie: HttpOnly, SameSite=Strict,
 // holding a random id; the role stays here.
 func (c *Console) login(ctx *fiber.Ctx) error {
+	// A form on another site could post here too and log the victim's
+	// browser into the poster's session: only the console's page, which
+	// sends the header, may log in.
+	if ctx.Get(csrfHeader) == "" {
+		return fail(ctx, fiber.StatusForbidden, "log in from the console page (it sends the "+csrfHeader+" header)")
+	}
 	if !c.mayTryLogin() {
 		ctx.Set(fiber.HeaderRetryAfter, "60")
 		return fail(ctx, fiber.StatusTooManyRequests, "too many failed logins; wait a minute")

@@ -94,7 +94,7 @@ func do(t testing.TB, app *fiber.App, method, path, body string, h map[string]st
 
 func login(t *testing.T, app *fiber.App, token string) string {
 	t.Helper()
-	res, body := do(t, app, "POST", "/ui/login", `{"token":"`+token+`"}`, nil)
+	res, body := do(t, app, "POST", "/ui/login", `{"token":"`+token+`"}`, map[string]string{"X-Console": "1"})
 	require.Equal(t, 200, res.StatusCode, body)
 	for _, c := range res.Cookies() {
 		if c.Name == "gewe_console" {
@@ -112,10 +112,13 @@ func TestAuth(t *testing.T) {
 	app := newApp(t)
 	res, _ := do(t, app, "GET", "/api/v1/session", "", nil)
 	assert.Equal(t, 401, res.StatusCode)
-	res, _ = do(t, app, "POST", "/ui/login", `{"token":"wrong"}`, nil)
+	res, _ = do(t, app, "POST", "/ui/login", `{"token":"wrong"}`, map[string]string{"X-Console": "1"})
 	assert.Equal(t, 401, res.StatusCode)
-	res, _ = do(t, app, "POST", "/ui/login", "token="+admin, map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	res, _ = do(t, app, "POST", "/ui/login", "token="+admin, map[string]string{"Content-Type": "application/x-www-form-urlencoded", "X-Console": "1"})
 	assert.Equal(t, 200, res.StatusCode)
+	// A cross-site form cannot log anyone in: it cannot send the header.
+	res, _ = do(t, app, "POST", "/ui/login", "token="+admin, map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	assert.Equal(t, 403, res.StatusCode)
 
 	adminCookie := login(t, app, admin)
 	_, body := do(t, app, "GET", "/api/v1/session", "", map[string]string{"Cookie": adminCookie})
@@ -176,7 +179,10 @@ func preview(t testing.TB, app *fiber.App, req ui.PreviewRequest) ui.Preview {
 
 func TestPlayground(t *testing.T) {
 	app := newApp(t)
-	_, body := do(t, app, "GET", "/api/v1/playground", "", map[string]string{"Authorization": "Bearer " + read})
+	// The read-only token does not see the config's values or payloads.
+	res, _ := do(t, app, "GET", "/api/v1/playground", "", map[string]string{"Authorization": "Bearer " + read})
+	assert.Equal(t, 403, res.StatusCode)
+	_, body := do(t, app, "GET", "/api/v1/playground", "", map[string]string{"Authorization": "Bearer " + admin})
 	assert.Contains(t, body, `"name":"critical"`)
 	assert.Contains(t, body, `alertmanager.default`)
 	// The built-in templates come with their text, to be edited.
@@ -230,7 +236,7 @@ func TestPlayground(t *testing.T) {
 	out = preview(t, app, ui.PreviewRequest{Source: "alertmanager", Payload: "not json"})
 	assert.NotEmpty(t, out.Refused)
 
-	res, _ := do(t, app, "POST", "/api/v1/playground", `{"source":"nope","payload":"{}"}`, map[string]string{"Authorization": "Bearer " + admin})
+	res, _ = do(t, app, "POST", "/api/v1/playground", `{"source":"nope","payload":"{}"}`, map[string]string{"Authorization": "Bearer " + admin})
 	assert.Equal(t, 400, res.StatusCode)
 }
 

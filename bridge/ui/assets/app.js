@@ -65,7 +65,7 @@ $("login-form").addEventListener("submit", async (e) => {
   try {
     const res = await fetch("/ui/login", {
       method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", "X-Console": "1" },
       body: JSON.stringify({ token: $("token").value }),
     });
     const data = await res.json().catch(() => ({}));
