@@ -214,6 +214,15 @@ func TestExpressionsBounded(t *testing.T) {
 // TestTemplateFuncsBounded: template functions whose result can outgrow
 // their arguments refuse before they build it, even when the result is
 // assigned rather than written.
+// TestPrintfStillWorks: the bounded print functions print as before.
+func TestPrintfStillWorks(t *testing.T) {
+	rs := mustLoad(t, routeBase+"  f: '{{ printf \"%05d|%-4s|%.2f|%[2]v\" 42 \"ab\" 3.14159 }} {{ print 1 \"x\" }} {{ println \"y\" }}'\nrules:\n  - {name: r, to: [ops], template: f}\n")
+	res := rs.Route(genericEvent(map[string]any{}))
+	require.Empty(t, res.Errors)
+	require.Len(t, res.Messages, 1)
+	assert.Equal(t, "00042|ab  |3.14|ab 1x y", strings.TrimSpace(res.Messages[0].Text)) // print is fmt.Sprint, as text/template's
+}
+
 func TestTemplateFuncsBounded(t *testing.T) {
 	big := strings.Repeat("a\n", 200<<10)
 	list := make([]any, 100000)
@@ -226,6 +235,11 @@ func TestTemplateFuncsBounded(t *testing.T) {
 		{"regexReplace refs", `{{ $x := regexReplace "(a+)" "$1$1$1$1$1$1" .payload.big }}`, "regexReplace would build"},
 		{"indent", `{{ $x := indent 100 (indent 100 .payload.big) }}`, "indent would build"},
 		{"join", `{{ $x := join .payload.big .payload.list }}`, "join would build"},
+		// Found in review: text/template's own print functions.
+		{"printf doubling", `{{ $x := "abcdefgh" }}{{ range 35 }}{{ $x = printf "%s%s" $x $x }}{{ end }}`, "printf would build"},
+		{"printf width", `{{ printf "%999999999d" 1 }}`, "width or precision over"},
+		{"printf width from an argument", `{{ printf "%*d" 999999999 1 }}`, "taken from an argument"},
+		{"print doubling", `{{ $x := "abcdefgh" }}{{ range 35 }}{{ $x = print $x $x }}{{ end }}`, "print would build"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"text/template"
@@ -162,6 +163,9 @@ func Funcs(loc *time.Location, now func() time.Time) template.FuncMap {
 		"silenceURL":    silenceURL,
 		"shortSha":      func(v any) string { return head(strings.TrimSpace(toString(v)), 7) },
 		"plural":        plural,
+		"printf":        printfCapped,
+		"print":         func(args ...any) (string, error) { return printCapped("print", fmt.Sprint, args) },
+		"println":       func(args ...any) (string, error) { return printCapped("println", fmt.Sprintln, args) },
 
 		// Values.
 		"default":      defaultTo,

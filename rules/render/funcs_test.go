@@ -631,7 +631,7 @@ func TestFnCatalogue(t *testing.T) {
 		"add", "alertGroup", "alertInfo", "alertsByStatus", "annotation", "coalesce", "contains", "count",
 		"date", "default", "duration", "first", "get", "hasPrefix", "hasSuffix",
 		"humanizeDuration", "indent", "join", "keys", "label", "last", "lower",
-		"now", "plural", "regexReplace", "replace", "shortSha", "silenceURL", "since", "sortAlpha",
+		"now", "plural", "print", "printf", "println", "regexReplace", "replace", "shortSha", "silenceURL", "since", "sortAlpha",
 		"split", "sub", "ternary", "title", "toJson", "toPrettyJson", "toString",
 		"toTime", "trim", "truncate", "truncateBytes", "upper", "urlEncode", "xml",
 	}

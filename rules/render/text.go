@@ -334,3 +334,94 @@ func plural(n, one, many any) string {
 	}
 	return toString(many)
 }
+
+// maxWidth bounds the width and precision a printf verb may ask for:
+// fmt builds the whole padded text in memory before it writes it.
+const maxWidth = 4096
+
+// printfCapped is text/template's printf with its text bounded: no width
+// or precision over maxWidth, none taken from an argument (*), and a result
+// of at most maxResult (a loop that doubles a string stops there).
+func printfCapped(f any, args ...any) (string, error) {
+	format := toString(f)
+	if err := checkVerbs(format); err != nil {
+		return "", err
+	}
+	if n := argsLen(args) + len(format); n > maxResult {
+		return "", errTooBig("printf", n)
+	}
+	out := fmt.Sprintf(format, args...)
+	if len(out) > maxResult {
+		return "", errTooBig("printf", len(out))
+	}
+	return out, nil
+}
+
+// printCapped is print or println with the same bound on the result.
+func printCapped(name string, sprint func(...any) string, args []any) (string, error) {
+	if n := argsLen(args); n > maxResult {
+		return "", errTooBig(name, n)
+	}
+	out := sprint(args...)
+	if len(out) > maxResult {
+		return "", errTooBig(name, len(out))
+	}
+	return out, nil
+}
+
+// argsLen is the length of the text arguments (what a print copies at
+// least).
+func argsLen(args []any) int {
+	n := 0
+	for _, a := range args {
+		switch v := a.(type) {
+		case string:
+			n += len(v)
+		case []byte:
+			n += len(v)
+		}
+	}
+	return n
+}
+
+// checkVerbs refuses a format whose verbs ask for more than maxWidth
+// characters of padding or precision, or for a width from an argument.
+func checkVerbs(format string) error {
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		i++
+		if i < len(format) && format[i] == '%' {
+			continue
+		}
+		for i < len(format) && strings.IndexByte("+-# 0", format[i]) >= 0 {
+			i++
+		}
+		for part := 0; part < 2; part++ { // width, then .precision
+			if i < len(format) && format[i] == '[' { // an argument index
+				for i < len(format) && format[i] != ']' {
+					i++
+				}
+				i++
+			}
+			if i < len(format) && format[i] == '*' {
+				return fmt.Errorf("printf: a width or precision taken from an argument (*) is not allowed")
+			}
+			n := 0
+			for i < len(format) && format[i] >= '0' && format[i] <= '9' {
+				n = min(n*10+int(format[i]-'0'), maxWidth+1)
+				i++
+			}
+			if n > maxWidth {
+				return fmt.Errorf("printf: a width or precision over %d is not allowed", maxWidth)
+			}
+			if part == 0 && i < len(format) && format[i] == '.' {
+				i++
+				continue
+			}
+			break
+		}
+	}
+	return nil
+}
