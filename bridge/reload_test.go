@@ -195,3 +195,25 @@ func TestReloadWarnsOnlyWhenRestartSettingsChange(t *testing.T) {
 	require.NoError(t, svc.Reload())
 	assert.Contains(t, logs.String(), "only on restart")
 }
+
+// TestReloadIntoDryRunIsRefused: a reload cannot switch dry-run on (which
+// would open sources without credentials while messages are still sent
+// for real) or off; the running config stays.
+func TestReloadIntoDryRunIsRefused(t *testing.T) {
+	cfg := &reloadable{src: serviceConfig}
+	svc, _ := newReloadableService(t, cfg, io.Discard)
+	dry := strings.Replace(serviceConfig, "gewe: {token: gewe-token,", "gewe: {dry_run: true, token: gewe-token,", 1)
+	dry = strings.Replace(dry, `github: {type: github, secret: "`+ghSecret+`"}`, `github: {type: github, secret: ""}`, 1)
+	require.NotEqual(t, serviceConfig, dry)
+	cfg.set(dry)
+	err := svc.Reload()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "changes only on restart")
+	// The sources still authenticate: an unsigned GitHub hook is refused.
+	resp, err := svc.App().Test(githubRequest([]byte(`{}`), func(r *http.Request) {
+		r.Header.Set("X-GitHub-Event", "push")
+		r.Header.Del("X-Hub-Signature-256")
+	}), -1)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+}

@@ -146,7 +146,16 @@ func (s *Service) Reload() error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	rs, probs := s.opts.Load()
-	if err := probs.Err(); err != nil {
+	err := probs.Err()
+	if err == nil && rs.Config().DryRun != s.sender.State().DryRun {
+		// Dry-run decides whether sources may go unauthenticated and
+		// whether messages are sent: a reload into dry-run would open
+		// the sources while the sender goes on sending for real, and one
+		// out of it would authenticate nothing new. Only a restart
+		// changes it.
+		err = errors.New("gewe.dry_run (or serve --dry-run) changes only on restart: the running config stays")
+	}
+	if err != nil {
 		s.lastReload = reloadStatus{OK: false, At: s.opts.Now(), Error: err.Error()}
 		s.opts.Metrics.Reloaded(false)
 		s.log.Error("config reload failed; keeping the running config", "err", err)
