@@ -132,6 +132,13 @@ func (s *Sender) Run(ctx context.Context) {
 	for ctx.Err() == nil {
 		if wait := s.pauseUntil.Sub(s.now()); wait > 0 {
 			s.metrics.Paused(s.Account, s.State().PauseReason)
+			if s.lease != nil && s.lease.lease.Token != 0 {
+				// A paused holder keeps its lease: a standby that took it
+				// over would send straight into the paused account.
+				s.sleep(ctx, min(wait, leasePoll), false)
+				s.holdLease(ctx)
+				continue
+			}
 			s.sleep(ctx, wait, false)
 			continue
 		}

@@ -398,3 +398,51 @@ func TestSenderStateSaysWhyItIsPaused(t *testing.T) {
 	dead, _ := h.store.List(context.Background(), outbox.ListFilter{State: outbox.StateDead})
 	assert.Empty(t, dead, "a wrong endpoint loses nothing")
 }
+
+// fakeCluster is one replica's view of a shared outbox: the sqlite store
+// as the queue, and a lease this replica always gets, counted.
+type fakeCluster struct {
+	outbox.Queue
+	mu       sync.Mutex
+	acquires int
+}
+
+func (f *fakeCluster) Acquire(_ context.Context, account, holder string, _ time.Duration) (outbox.Lease, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.acquires++
+	return outbox.Lease{Account: account, Holder: holder, Token: 1}, true, nil
+}
+func (f *fakeCluster) Claim(_ context.Context, _ outbox.Lease, ids []int64, _ time.Time, _ time.Duration) ([]int64, error) {
+	return ids, nil
+}
+func (f *fakeCluster) Release(context.Context, outbox.Lease) error                   { return nil }
+func (f *fakeCluster) Orphans(context.Context, outbox.Lease) ([]outbox.Queued, error) { return nil, nil }
+func (f *fakeCluster) RecentSends(context.Context, string, time.Time) ([]outbox.Send, error) {
+	return nil, nil
+}
+func (f *fakeCluster) Wakeups() <-chan string { return nil }
+
+func (f *fakeCluster) count() int { f.mu.Lock(); defer f.mu.Unlock(); return f.acquires }
+
+// TestPausedHolderKeepsItsLease: a sender paused by an account failure
+// goes on renewing its lease, so that no standby replica takes the
+// account over and sends into it while it is paused (found in review).
+func TestPausedHolderKeepsItsLease(t *testing.T) {
+	store := openStore(t)
+	acceptOne(t, store, "1@chatroom", "disk full", time.Now())
+	cluster := &fakeCluster{Queue: store}
+	risk := &gewe.Error{Op: "sendmsg", Kind: gewe.RiskControl, Msg: "操作过于频繁"}
+	client := &fakeClient{errs: []error{risk}}
+	cfg := testConfig(t, "")
+	cfg.Delivery.Pause = config.Duration(8 * time.Second)
+	runSender(t, cfg, cluster, client)
+	require.Eventually(t, func() bool { _, calls := client.snapshot(); return calls == 1 }, 5*time.Second, 5*time.Millisecond)
+	paused := cluster.count()
+	// The lease lives 10s and is renewed every 3s: within the 8s pause
+	// the holder renews at least once more.
+	require.Eventually(t, func() bool { return cluster.count() > paused }, 7*time.Second, 50*time.Millisecond,
+		"the paused holder did not renew its lease")
+	_, calls := client.snapshot()
+	assert.Equal(t, 1, calls, "nothing sent while paused")
+}
