@@ -416,8 +416,10 @@ func (f *fakeCluster) Acquire(_ context.Context, account, holder string, _ time.
 func (f *fakeCluster) Claim(_ context.Context, _ outbox.Lease, ids []int64, _ time.Time, _ time.Duration) ([]int64, error) {
 	return ids, nil
 }
-func (f *fakeCluster) Release(context.Context, outbox.Lease) error                   { return nil }
-func (f *fakeCluster) Orphans(context.Context, outbox.Lease) ([]outbox.Queued, error) { return nil, nil }
+func (f *fakeCluster) Release(context.Context, outbox.Lease) error { return nil }
+func (f *fakeCluster) Orphans(context.Context, outbox.Lease) ([]outbox.Queued, error) {
+	return nil, nil
+}
 func (f *fakeCluster) RecentSends(context.Context, string, time.Time) ([]outbox.Send, error) {
 	return nil, nil
 }
