@@ -90,14 +90,20 @@ async function start() {
   $("nav").hidden = false;
   $("logout").hidden = false;
   $("whoami").textContent = "Logged in (" + role + ")";
-  config = await api("/api/v1/playground");
-  fillPlayground();
+  // The playground shows the config's values and payloads: the admin's.
+  const admin = role === "admin";
+  $("nav-playground").hidden = !admin;
+  config = admin ? await api("/api/v1/playground") : { sources: [], rules: [], templates: {}, template_names: [], contacts: {} };
+  if (admin) fillPlayground();
+  else $("h-source").replaceChildren(el("option", { value: "", text: "any" }));
   route();
 }
 
 function route() {
   if (!role) return;
-  const page = pages.includes(location.hash.slice(1)) ? location.hash.slice(1) : "playground";
+  const first = role === "admin" ? "playground" : "history";
+  let page = pages.includes(location.hash.slice(1)) ? location.hash.slice(1) : first;
+  if (page === "playground" && role !== "admin") page = "history";
   for (const p of pages) {
     $(p).hidden = p !== page;
     const link = $("nav-" + p);
