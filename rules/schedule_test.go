@@ -112,3 +112,23 @@ rules:
 		assert.Contains(t, probs.String(), c.want, c.name)
 	}
 }
+
+// TestHoldLongerThanMaxAgeWarns: check says when quiet hours may hold a
+// message past delivery.max_age, which counts from acceptance.
+func TestHoldLongerThanMaxAgeWarns(t *testing.T) {
+	const cfg = "gewe: {dry_run: true}\nsources: {am: {type: alertmanager, bearer_token: t}}\ncontacts: {ops: {wxid: \"1@chatroom\"}}\n"
+	for _, tt := range []struct {
+		quiet string
+		warn  bool
+	}{
+		{`{hours: "22:00-08:00", hold: true}`, false},                   // 10h < 12h
+		{`{hours: "20:00-09:00", hold: true}`, true},                    // 13h
+		{`{hours: "22:00-08:00", days: [sat, sun], hold: true}`, false}, // two 10h windows
+		{`{days: [sat, sun], hold: true}`, true},                        // all weekend: 48h
+		{`{hours: "20:00-09:00", reroute: [ops]}`, false},               // nothing held
+	} {
+		_, probs := rules.Load([]byte(cfg+"rules:\n  - {name: r, to: [ops], quiet: "+tt.quiet+"}\n"), "rules.yaml", func(string) string { return "" })
+		require.NoError(t, probs.Err(), tt.quiet)
+		assert.Equal(t, tt.warn, strings.Contains(probs.Warnings().String(), "longer than delivery.max_age"), "%s: %s", tt.quiet, probs.Warnings())
+	}
+}

@@ -286,6 +286,23 @@ func (p *loader) checkQuiet(c *Config, path string, q *Quiet) {
 	case !q.Hold && len(q.Reroute) == 0:
 		p.add(p.at(path), path, "says nothing of what to do in the window: set hold: true (deliver when it ends) or reroute: [contact]")
 	}
+	if q.Hold {
+		// A held message's age counts from when it was accepted, and
+		// delivery.max_age ends a message on its next failed send.
+		if w, err := ParseWindow(q); err == nil {
+			longest := time.Duration(w.End-w.Start) * time.Second
+			if w.End <= w.Start {
+				longest += 24 * time.Hour // overnight
+			}
+			if strings.TrimSpace(q.Hours) == "" {
+				// All day on the days listed: days in a row are one window.
+				longest = time.Duration(longestRun(w.Days)) * 24 * time.Hour
+			}
+			if max := c.Delivery.MaxAge.D(); max > 0 && longest >= max {
+				p.warn(p.at(path+".hold"), path+".hold", "a message may be held up to %s, longer than delivery.max_age (%s), which counts from when it was accepted: a held message whose first send fails is then given up; raise delivery.max_age", longest, max)
+			}
+		}
+	}
 	for i, r := range q.Reroute {
 		ep := fmt.Sprintf("%s.reroute[%d]", path, i)
 		if p.checkOnCallName(c, ep, r) {
@@ -307,4 +324,26 @@ func knownNames[V any](m map[string]V) string {
 // On reports whether a window starts on day d.
 func (w Window) On(d time.Weekday) bool {
 	return w.Days == [7]bool{} || w.Days[d]
+}
+
+// longestRun is the most days in a row (the week wrapping round) a
+// window's days cover; every day when none is listed.
+func longestRun(days [7]bool) int {
+	any := false
+	for _, d := range days {
+		any = any || d
+	}
+	if !any {
+		return 7
+	}
+	best, run := 0, 0
+	for i := 0; i < 14; i++ {
+		if days[i%7] {
+			run++
+			best = max(best, min(run, 7))
+		} else {
+			run = 0
+		}
+	}
+	return best
 }
