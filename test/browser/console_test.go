@@ -399,6 +399,11 @@ func TestConsole(t *testing.T) {
 	waitText("#s-table", "sending")
 	shot("6-senders")
 
+	// Chat-ops commands: none came in; the page says so with its table.
+	do("open the commands", chromedp.Click(`//a[normalize-space(.)="Commands"]`), chromedp.WaitVisible(chromedp.ID("c-title")))
+	waitText("#c-table", "Result")
+	shot("7-commands")
+
 	mu.Lock()
 	defer mu.Unlock()
 	for _, u := range requests {

@@ -2,7 +2,7 @@
 // to the bridge that served the page.
 
 const $ = (id) => document.getElementById(id);
-const pages = ["playground", "history", "senders"];
+const pages = ["playground", "history", "senders", "commands"];
 let role = "";
 let config = null; // GET /api/v1/playground
 
@@ -111,6 +111,7 @@ function route() {
   }
   if (page === "history") loadHistory(0);
   if (page === "senders") loadSenders();
+  if (page === "commands") loadCommands();
   if (page === "playground") loadTraces();
 }
 window.addEventListener("hashchange", route);
@@ -423,3 +424,21 @@ async function loadSenders() {
 $("s-refresh").addEventListener("click", loadSenders);
 
 start();
+
+// ---- chat-ops commands
+
+async function loadCommands() {
+  $("c-error").textContent = "";
+  let out;
+  try { out = await api("/api/v1/commands?limit=100"); } catch (err) { $("c-error").textContent = err.message; return; }
+  $("c-off").hidden = out.available !== false;
+  $("c-table").tBodies[0].replaceChildren(...out.commands.map((c) => {
+    const o = c.outcome || {};
+    return el("tr", {}, el("td", { text: fmtTime(c.received_at) }), el("td", { text: o.contact || o.author || "" }),
+      el("td", { text: o.chat || "" }), el("td", { text: o.command || "" }), el("td", { text: o.text || "" }),
+      el("td", { class: "result-" + (o.result || c.state), text: o.result || c.state }), el("td", { text: o.detail || "" }),
+      el("td", { text: o.reply || "" }));
+  }));
+}
+$("c-refresh").addEventListener("click", loadCommands);
+
