@@ -24,6 +24,8 @@
 # load allows) or default (the etiquette defaults, 20 messages a minute: the
 # sender mostly sleeps and the figure is ingest alone)
 # BRIDGE_PORT=18080 BARE_PORT=18081 GEWE_PORT=18082 KEEP=1 (keep the temp dir)
+# STORAGE_URL=postgres://... also runs a bridge on the PostgreSQL store
+# (PG_PORT=18083), measured in the same interleaved rounds as the others.
 set -euo pipefail
 
 THREADS=${THREADS:-2}
@@ -35,6 +37,8 @@ READY_RUNS=${READY_RUNS:-5}
 RULES=${RULES:-1000}
 PACING=${PACING:-fast}
 BRIDGE_PORT=${BRIDGE_PORT:-18080}
+PG_PORT=${PG_PORT:-18083}
+STORAGE_URL=${STORAGE_URL:-}
 BARE_PORT=${BARE_PORT:-18081}
 GEWE_PORT=${GEWE_PORT:-18082}
 AM_TOKEN=bench-am-token
@@ -141,6 +145,14 @@ BARE_PID=$!
 PIDS+=("$BARE_PID")
 wait_ready "http://127.0.0.1:$BRIDGE_PORT/-/ready" "$BRIDGE_PID" bridge
 wait_ready "http://127.0.0.1:$BARE_PORT/-/ready" "$BARE_PID" bare
+PG_PID=
+if [[ -n $STORAGE_URL ]]; then
+	BENCH_STORAGE_URL="$STORAGE_URL" BENCH_LISTEN="127.0.0.1:$PG_PORT" \
+		"$BIN/gewe-bridge" serve -config "$TMP/rules.yaml" -log.level warn >"$TMP/bridge-pg.log" 2>&1 &
+	PG_PID=$!
+	PIDS+=("$PG_PID")
+	wait_ready "http://127.0.0.1:$PG_PORT/-/ready" "$PG_PID" bridge-pg
+fi
 grep -q '^URL ' "$TMP/fakegewe.log" || { echo "fake GeWe did not start:" >&2; cat "$TMP/fakegewe.log" >&2; exit 1; }
 
 # One request through the bridge, checked: 202 and one message queued.
@@ -180,26 +192,46 @@ parse() { # file -> "rps p50ms p99ms non2xx errors server_cores machine_cores"
 
 URL_BARE="http://127.0.0.1:$BARE_PORT/hooks/alertmanager"
 URL_BRIDGE="http://127.0.0.1:$BRIDGE_PORT/hooks/alertmanager"
+URL_PG="http://127.0.0.1:$PG_PORT/hooks/alertmanager"
+# stop_others PID...: SIGSTOP every server under test but the given ones.
+stop_all() { for p in "$BRIDGE_PID" $PG_PID; do kill -STOP "$p"; done; }
+cont_all() { for p in "$BRIDGE_PID" $PG_PID; do kill -CONT "$p"; done; }
 log "warm-up ($WARMUP each)"
-kill -STOP "$BRIDGE_PID"
+stop_all
 run_wrk bare "$URL_BARE" "$WARMUP" "$TMP/warm-bare.txt" "$BARE_PID"
-kill -CONT "$BRIDGE_PID"
+cont_all
+[[ -n $PG_PID ]] && kill -STOP "$PG_PID"
 run_wrk bridge "$URL_BRIDGE" "$WARMUP" "$TMP/warm-bridge.txt" "$BRIDGE_PID"
+if [[ -n $PG_PID ]]; then
+	kill -CONT "$PG_PID"; kill -STOP "$BRIDGE_PID"
+	run_wrk bridge-pg "$URL_PG" "$WARMUP" "$TMP/warm-pg.txt" "$PG_PID"
+	kill -CONT "$BRIDGE_PID"
+fi
 
 : >"$TMP/results.txt"
 for r in $(seq "$ROUNDS"); do
-	kill -STOP "$BRIDGE_PID"
+	stop_all
 	run_wrk bare "$URL_BARE" "$DURATION" "$TMP/bare-$r.txt" "$BARE_PID"
-	kill -CONT "$BRIDGE_PID"
+	cont_all
 	read -r rps p50 p99 n2 se sc mc < <(parse "$TMP/bare-$r.txt")
 	echo "bare $r $rps $p50 $p99 $n2 $se $sc $mc" >>"$TMP/results.txt"
 	log "round $r bare:   $rps req/s  p50 ${p50} ms  p99 ${p99} ms  non-2xx $n2  socket errors $se  cores: server $sc machine $mc  (load $(cut -d' ' -f1 /proc/loadavg))"
 
 	kill -0 "$BRIDGE_PID" || { echo "bridge died" >&2; tail -20 "$TMP/bridge.log" >&2; exit 1; }
+	[[ -n $PG_PID ]] && kill -STOP "$PG_PID"
 	run_wrk bridge "$URL_BRIDGE" "$DURATION" "$TMP/bridge-$r.txt" "$BRIDGE_PID"
+	[[ -n $PG_PID ]] && kill -CONT "$PG_PID"
 	read -r rps p50 p99 n2 se sc mc < <(parse "$TMP/bridge-$r.txt")
 	echo "bridge $r $rps $p50 $p99 $n2 $se $sc $mc" >>"$TMP/results.txt"
 	log "round $r bridge: $rps req/s  p50 ${p50} ms  p99 ${p99} ms  non-2xx $n2  socket errors $se  cores: server $sc machine $mc  RSS $(status_kb "$BRIDGE_PID" VmRSS) kB"
+	if [[ -n $PG_PID ]]; then
+		kill -STOP "$BRIDGE_PID"
+		run_wrk bridge-pg "$URL_PG" "$DURATION" "$TMP/pg-$r.txt" "$PG_PID"
+		kill -CONT "$BRIDGE_PID"
+		read -r rps p50 p99 n2 se sc mc < <(parse "$TMP/pg-$r.txt")
+		echo "postgres $r $rps $p50 $p99 $n2 $se $sc $mc" >>"$TMP/results.txt"
+		log "round $r postgres: $rps req/s  p50 ${p50} ms  p99 ${p99} ms  non-2xx $n2  socket errors $se  cores: server $sc machine $mc"
+	fi
 done
 PEAK_RSS=$(status_kb "$BRIDGE_PID" VmHWM)
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -236,6 +268,12 @@ echo
 printf '%-44s %14s %14s\n' "" "median" "target"
 printf '%-44s %14.0f %14s\n' "bare Fiber req/s" "$BARE_RPS" "-"
 printf '%-44s %14.0f %14s\n' "bridge req/s (durable, $RULES rules)" "$BRIDGE_RPS" "-"
+if [[ -n $PG_PID ]]; then
+	PG_RPS=$(col postgres 3 | median)
+	printf '%-44s %14.0f %14s\n' "bridge on PostgreSQL req/s" "$PG_RPS" "-"
+	printf '%-44s %14.3f %14s\n' "ratio postgres/bare (medians)" "$(awk -v a="$PG_RPS" -v b="$BARE_RPS" 'BEGIN {print a / b}')" ""
+	printf '%-44s %14.2f %14s\n' "postgres p99 ms" "$(col postgres 5 | median)" ""
+fi
 printf '%-44s %14.3f %14s\n' "ratio bridge/bare (medians)" "$(awk -v a="$BRIDGE_RPS" -v b="$BARE_RPS" 'BEGIN {print a / b}')" ">= 0.25"
 printf '%-44s %14s %14s\n' "ratio bridge/bare (per round)" "$(echo "$RATIOS" | tr '\n' ' ')" ""
 printf '%-44s %14.2f %14s\n' "bare p50 ms" "$(col bare 4 | median)" ""

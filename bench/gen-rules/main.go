@@ -75,6 +75,7 @@ timezone: Asia/Shanghai
 language: zh
 storage:
   path: ${BENCH_STORAGE:-bench-data/gewe-bridge.db}
+  url: "${BENCH_STORAGE_URL:-}"     # set: the PostgreSQL store instead
   retention: 7d
 %sdedup:
   window: 10m           # the default; load.sh sends distinct payloads
