@@ -98,14 +98,17 @@ func openStore(cfg *config.Config, log *slog.Logger) (outbox.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the outbox at %s: %w", cfg.Storage.Path, err)
 	}
-	switch err := store.Integrity(); {
-	case errors.Is(err, outbox.ErrCorrupt):
-		// Running on keeps what can still be read and sent; /-/ready
-		// answers 503 so that an orchestrator sends webhooks elsewhere.
-		log.Error("the outbox file is corrupt (PRAGMA quick_check): /-/ready answers 503 until it is restored from a backup or moved aside",
-			"file", cfg.Storage.Path, "err", err)
-	case err != nil:
-		log.Warn("the outbox file could not be checked", "file", cfg.Storage.Path, "err", err)
-	}
+	// The check reads the whole file: it runs while the service starts.
+	go func() {
+		switch err := store.Integrity(); {
+		case errors.Is(err, outbox.ErrCorrupt):
+			// Running on keeps what can still be read and sent; /-/ready
+			// answers 503 so that an orchestrator sends webhooks elsewhere.
+			log.Error("the outbox file is corrupt (PRAGMA quick_check): /-/ready answers 503 until it is restored from a backup or moved aside",
+				"file", cfg.Storage.Path, "err", err)
+		case err != nil:
+			log.Warn("the outbox file could not be checked", "file", cfg.Storage.Path, "err", err)
+		}
+	}()
 	return store, nil
 }
