@@ -44,8 +44,8 @@ type Command struct {
 
 // ChatOps is what a store adds for chat-ops: the ids GeWe gave the
 // messages sent (with the alerts they carried), and the callbacks. The
-// SQLite store implements it; a store that does not (PostgreSQL, for
-// now) runs without chat-ops.
+// SQLite and PostgreSQL stores implement it; a store that does not runs
+// without chat-ops.
 type ChatOps interface {
 	// SentAs records that the message GeWe calls newMsgID carried the
 	// outbox messages ids (several when they were coalesced).

@@ -90,6 +90,10 @@ CREATE TABLE meta (
 	value bigint NOT NULL
 );
 `,
+	// 2: chat-ops (chatops.go): the alerts each message carried, the id
+	// GeWe gave each message sent, and the callbacks GeWe made with
+	// incoming messages, kept until their command is carried out.
+	chatopsSchema,
 }
 
 // migrateLock is the transaction-scoped advisory lock that serialises the

@@ -44,6 +44,14 @@ type Options struct {
 	// PruneChunk is how many rows of each kind Prune deletes per
 	// transaction. Default 500.
 	PruneChunk int
+	// CallbackLease is how long a chat-ops callback PendingCallbacks
+	// returned stays claimed by this replica: no other replica's worker
+	// takes it meanwhile, and it is pending again after it when its
+	// outcome was not recorded (the replica died). Default 5m: longer than
+	// a worker takes for a batch of commands (each may wait 10s for
+	// Alertmanager), since a replica that takes a callback over carries
+	// its command out again.
+	CallbackLease time.Duration
 	// Listen turns LISTEN/NOTIFY wake-ups on (a dedicated connection).
 	// Behind PgBouncer in transaction mode notifications do not arrive;
 	// the senders then find new messages by polling. Default true.
@@ -65,6 +73,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.PruneChunk <= 0 {
 		o.PruneChunk = 500
+	}
+	if o.CallbackLease <= 0 {
+		o.CallbackLease = 5 * time.Minute
 	}
 	if o.Listen == nil {
 		on := true

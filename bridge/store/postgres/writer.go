@@ -24,7 +24,8 @@ import (
 // request is one webhook to commit.
 type request struct {
 	ctx   context.Context
-	args  []any // of acceptSQL
+	sql   string // acceptSQL or acceptAlertsSQL
+	args  []any
 	key   string
 	acct  string
 	state atomic.Int32 // queued -> claimed by a writer, or -> cancelled by the caller
@@ -43,7 +44,25 @@ const (
 // the event and its messages. It returns the event's id, or no row for a
 // duplicate. Inserting a key another transaction is committing waits for
 // that transaction, so two replicas given one delivery store it once.
-const acceptSQL = `WITH d AS (
+const acceptSQL = acceptMessagesSQL + `
+)
+SELECT id FROM e`
+
+// acceptAlertsSQL is acceptSQL for a webhook whose messages carry alerts
+// ($15, "" for a message without): the alerts go into message_alerts in
+// the same statement. The messages' ids follow r.n (the identity is drawn
+// row by row after the sort), so the n-th id is the n-th message's.
+const acceptAlertsSQL = acceptMessagesSQL + `
+	RETURNING id
+), a AS (
+	INSERT INTO message_alerts (message, alerts)
+	SELECT m.id, r.alerts FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM m) m
+	JOIN unnest($15::text[]) WITH ORDINALITY AS r(alerts, n) ON r.n = m.n
+	WHERE r.alerts <> ''
+)
+SELECT id FROM e`
+
+const acceptMessagesSQL = `WITH d AS (
 	INSERT INTO dedup (key, accepted_at) SELECT $4::text, $5::bigint WHERE $4::text <> ''
 	ON CONFLICT (key) DO UPDATE SET accepted_at = excluded.accepted_at WHERE dedup.accepted_at < $7::bigint
 	RETURNING 1
@@ -56,9 +75,7 @@ const acceptSQL = `WITH d AS (
 	SELECT e.id, $8, r.rule, r.recipient, r.text, r.at, r.xml, 'pending', $5, $5, r.next_at
 	FROM e, unnest($9::text[], $10::text[], $11::bytea[], $12::text[], $13::bytea[], $14::bigint[]) WITH ORDINALITY
 		AS r(rule, recipient, text, at, xml, next_at, n)
-	ORDER BY r.n
-)
-SELECT id FROM e`
+	ORDER BY r.n`
 
 // notifyChannel carries the account of new messages to every replica.
 const notifyChannel = "gewe_bridge_outbox"
@@ -89,10 +106,17 @@ func (s *Store) Accept(ctx context.Context, a *outbox.Accepted, dedupSince time.
 			mentions[i] = string(b)
 		}
 	}
+	alerts, err := encodeAlerts(a.Messages)
+	if err != nil {
+		return fmt.Errorf("outbox: accept: %w", err)
+	}
 	key := clean(a.DedupKey)
-	r := &request{ctx: ctx, key: key, acct: clean(a.Account), done: make(chan error, 1)}
+	r := &request{ctx: ctx, sql: acceptSQL, key: key, acct: clean(a.Account), done: make(chan error, 1)}
 	r.args = []any{clean(a.EventID), clean(a.Source), clean(a.EventName), key, at.UnixNano(),
 		encodeRaw(a.Raw), encodeTime(dedupSince), r.acct, rule, to, text, mentions, xml, next}
+	if alerts != nil {
+		r.sql, r.args = acceptAlertsSQL, append(r.args, alerts)
+	}
 	return s.send(ctx, r)
 }
 
@@ -196,7 +220,7 @@ func (s *Store) apply(live []*request) error {
 	accounts := map[string]bool{}
 	for _, r := range live {
 		r.event = 0
-		b.Queue(acceptSQL, r.args...).Query(func(rows pgx.Rows) error {
+		b.Queue(r.sql, r.args...).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				if err := rows.Scan(&r.event); err != nil {
 					return err

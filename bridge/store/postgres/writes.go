@@ -81,20 +81,23 @@ func (s *Store) Requeue(ctx context.Context, id int64, now time.Time) error {
 }
 
 // Prune deletes finished messages (sent, dead, dry_run) last changed before
-// before, their attempts, events received before before that have no
-// message left, and de-duplication keys older than before, PruneChunk rows
+// before with their attempts, alerts and GeWe ids, events received before
+// before that have no message left, de-duplication keys older than before
+// and chat-ops callbacks done and received before before, PruneChunk rows
 // of each kind per transaction. Every replica prunes; SKIP LOCKED lets two
 // prunes share the work instead of waiting for each other.
 func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 	cutoff, chunk := encodeTime(before), s.opts.PruneChunk
 	total := 0
 	for {
-		var msgs, events, keys int64
+		var msgs, events, keys, callbacks int64
 		err := s.exec(ctx, func(tx pgx.Tx) error {
 			tag, err := tx.Exec(ctx, `WITH doomed AS (
 					SELECT id FROM messages WHERE state IN ('sent', 'dead', 'dry_run') AND updated_at < $1
 					LIMIT $2 FOR UPDATE SKIP LOCKED
-				), a AS (DELETE FROM attempts WHERE message IN (SELECT id FROM doomed))
+				), a AS (DELETE FROM attempts WHERE message IN (SELECT id FROM doomed)),
+				al AS (DELETE FROM message_alerts WHERE message IN (SELECT id FROM doomed)),
+				si AS (DELETE FROM sent_ids WHERE message IN (SELECT id FROM doomed))
 				DELETE FROM messages WHERE id IN (SELECT id FROM doomed)`, cutoff, chunk)
 			if err != nil {
 				return err
@@ -112,13 +115,19 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 				return err
 			}
 			keys = tag.RowsAffected()
+			if tag, err = tx.Exec(ctx, `DELETE FROM callbacks WHERE id IN (
+					SELECT id FROM callbacks WHERE state = 'done' AND received_at < $1
+					LIMIT $2 FOR UPDATE SKIP LOCKED)`, cutoff, chunk); err != nil {
+				return err
+			}
+			callbacks = tag.RowsAffected()
 			return nil
 		})
 		if err != nil {
 			return total, err
 		}
 		total += int(msgs)
-		if msgs < int64(chunk) && events < int64(chunk) && keys < int64(chunk) {
+		if msgs < int64(chunk) && events < int64(chunk) && keys < int64(chunk) && callbacks < int64(chunk) {
 			return total, nil
 		}
 	}

@@ -50,10 +50,14 @@ func IDs(qs []outbox.Queued) []int64 {
 // Open returns an empty store, closed at the end of the test.
 type Open func(t *testing.T) outbox.Store
 
-// Run runs every case of the table on stores from open.
+// Run runs every case of the table on stores from open, the chat-ops ones
+// (chatops.go) on a store that implements outbox.ChatOps.
 func Run(t *testing.T, open Open) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open(t)) })
+	}
+	for _, c := range chatopsCases {
+		t.Run(c.name, func(t *testing.T) { runChatops(t, open(t), c.run) })
 	}
 }
 
