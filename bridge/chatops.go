@@ -17,7 +17,7 @@ import (
 const callbackAnswer = "success"
 
 // newChatOps builds the worker when the store keeps what chat-ops needs
-// (outbox.ChatOps: SQLite); nil otherwise.
+// (outbox.ChatOps: both stores); nil otherwise.
 func (s *Service) newChatOps() *chatops.Worker {
 	store, ok := s.opts.Outbox.(outbox.ChatOps)
 	if !ok {
