@@ -192,7 +192,8 @@ func (s *Service) hook(c *fiber.Ctx) error {
 		return s.callback(c, src, ev) // chatops.go
 	}
 	// Templates, traces and answers see no credential.
-	ev.Headers = event.RedactHeaders(ev.Headers, src.CredentialHeader)
+	// The headers map is this request's own (readRequest built it).
+	event.RedactHeadersInPlace(ev.Headers, src.CredentialHeader)
 	label := src.Label(ev.Event)
 	// Built only for a line that is logged: With formats its fields at once,
 	// and at the default level the accepted webhook logs nothing.

@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -90,8 +89,10 @@ func (l *traceLog) add(ev *event.Event, res *rules.Result, at time.Time, outcome
 		Outcome: outcome, Code: code, Matched: []string{}}
 	if len(ev.Raw) <= traceBodyBytes {
 		// ev.Raw is the hook's own copy; the headers were copied out of
-		// Fiber's buffers and redacted (readRequest, RedactHeaders).
-		t.req = &TraceRequest{Source: ev.Source, Headers: maps.Clone(ev.Headers), Body: ev.Raw}
+		// Fiber's buffers and redacted in place (readRequest,
+		// RedactHeadersInPlace), and nothing changes them after: kept
+		// as they are, without another copy.
+		t.req = &TraceRequest{Source: ev.Source, Headers: ev.Headers, Body: ev.Raw}
 	}
 	if res != nil {
 		t.Messages = len(res.Messages)

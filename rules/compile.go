@@ -41,6 +41,7 @@ type Ruleset struct {
 	// quietByWxid are the contacts' quiet hours, by their wxid.
 	quietByWxid map[string]*quiet
 	vms         sync.Pool
+	chatOps     bool // record the alerts of messages (config.ChatOpsOn)
 }
 
 // rule is one compiled rule.
@@ -70,7 +71,7 @@ func Compile(cfg *config.Config) (*Ruleset, config.Problems) {
 	if err != nil {
 		loc = time.UTC
 	}
-	rs := &Ruleset{cfg: cfg, loc: loc, templates: map[string]*render.Template{}, byGitHub: map[string]string{}, byWxid: map[string]string{}}
+	rs := &Ruleset{cfg: cfg, loc: loc, chatOps: cfg.ChatOpsOn(), templates: map[string]*render.Template{}, byGitHub: map[string]string{}, byWxid: map[string]string{}}
 	rs.vms.New = func() any { return &vm.VM{MemoryBudget: exprMemBudget} }
 	for name, ct := range cfg.Contacts {
 		rs.byWxid[ct.Wxid] = name

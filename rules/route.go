@@ -322,15 +322,18 @@ func (rs *Ruleset) messages(run *run, r *rule, ev *exprEnv, data map[string]any,
 		for _, wxid := range to {
 			out = append(out, rs.compose(r.Name, wxid, text, xmlOut, at, ev, &notes)...)
 		}
-		// The alerts each message tells of, for chat-ops replies: its own
-		// alert when split, else the whole notification's.
-		refAlerts := ev.Alerts
-		if len(datas) > 1 {
-			refAlerts, _ = d["alerts"].([]any)
-		}
-		if refs := ev.Event.AlertRefs(refAlerts); refs != nil {
-			for j := n; j < len(out); j++ {
-				out[j].Alerts = refs
+		// The alerts each message tells of, for chat-ops replies (only
+		// with a gewe_callback source): its own alert when split, else
+		// the whole notification's.
+		if rs.chatOps {
+			refAlerts := ev.Alerts
+			if len(datas) > 1 {
+				refAlerts, _ = d["alerts"].([]any)
+			}
+			if refs := ev.Event.AlertRefs(refAlerts); refs != nil {
+				for j := n; j < len(out); j++ {
+					out[j].Alerts = refs
+				}
 			}
 		}
 		if len(out) > run.msgsLeft {

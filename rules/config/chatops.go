@@ -70,6 +70,17 @@ func (c *Config) AlertmanagerFor(source string) *AlertmanagerAPI {
 	return c.ChatOps.Alertmanager
 }
 
+// ChatOpsOn reports whether a gewe_callback source takes replies: only
+// then are the alerts each message tells of worth recording.
+func (c *Config) ChatOpsOn() bool {
+	for _, s := range c.Sources {
+		if s.Type == TypeGeweCallback {
+			return true
+		}
+	}
+	return false
+}
+
 // ContactByWxid is the name of the contact with the wxid, "" when none.
 func (c *Config) ContactByWxid(wxid string) string {
 	for _, name := range sortedKeys(c.Contacts) {

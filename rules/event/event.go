@@ -69,13 +69,23 @@ func IsCredentialHeader(name string) bool {
 	return false
 }
 
+// RedactHeadersInPlace is RedactHeaders on a map the caller owns: the
+// values are replaced in h itself, which saves a copy per request.
+func RedactHeadersInPlace(h map[string]string, extra ...string) {
+	for k, v := range h {
+		if v != Redacted && (IsCredentialHeader(k) || slices.Contains(extra, k)) {
+			h[k] = Redacted
+		}
+	}
+}
+
 // RedactHeaders returns h with the value of every credential header
 // (IsCredentialHeader, and the extra names given in lower case) replaced
 // by Redacted: h itself when it holds none, else a copy.
 func RedactHeaders(h map[string]string, extra ...string) map[string]string {
 	var out map[string]string
-	for k := range h {
-		if !IsCredentialHeader(k) && !slices.Contains(extra, k) {
+	for k, v := range h {
+		if v == Redacted || !IsCredentialHeader(k) && !slices.Contains(extra, k) {
 			continue
 		}
 		if out == nil {

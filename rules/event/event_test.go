@@ -40,3 +40,14 @@ func TestRedactHeadersCopies(t *testing.T) {
 	clean := map[string]string{"content-type": "application/json"}
 	assert.Equal(t, clean, RedactHeaders(clean))
 }
+
+// TestRedactHeadersOnce: headers already redacted are not copied again, and
+// the in-place form changes the map it is given.
+func TestRedactHeadersOnce(t *testing.T) {
+	h := map[string]string{"authorization": "Bearer t", "x-my-sig": "s", "accept": "*/*"}
+	RedactHeadersInPlace(h, "x-my-sig")
+	assert.Equal(t, map[string]string{"authorization": Redacted, "x-my-sig": Redacted, "accept": "*/*"}, h)
+	again := RedactHeaders(h)
+	h["accept"] = "changed"
+	assert.Equal(t, "changed", again["accept"], "no copy: nothing was left to redact")
+}
