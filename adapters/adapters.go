@@ -37,6 +37,16 @@ type Receiver interface {
 	Receive(r *Request) (*event.Event, error)
 }
 
+// HeaderAuthenticator is a Receiver whose credentials are all in the
+// headers (a bearer token, basic auth, GitLab's token): the intake checks
+// them before it reads, or makes room for, the body, so that an
+// unauthenticated sender never holds body memory. header looks up a
+// request header by name, in any case. nil means nothing against the
+// request yet: Receive still decides.
+type HeaderAuthenticator interface {
+	AuthenticateHeaders(header func(name string) string) error
+}
+
 // Kind classifies why a request was refused; it decides the HTTP answer.
 type Kind int
 

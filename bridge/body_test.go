@@ -79,6 +79,14 @@ rules:
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "%s", b)
 	assert.Equal(t, retryAfter, resp.Header.Get("Retry-After"))
 	assert.Equal(t, http.StatusAccepted, post(10).StatusCode, "a small body needs no room")
+	// Without the source's token, the same body is refused for what it
+	// is, 401, before it is read or waits for room (found in review).
+	r := httptest.NewRequest(http.MethodPost, "/hooks/am", bytes.NewReader(bytes.Repeat([]byte("x"), 512<<10)))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Authorization", "Bearer wrong")
+	resp, err = svc.App().Test(r, -1)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	svc.bodies.give(900 << 10)
 	assert.Equal(t, http.StatusAccepted, post(512<<10).StatusCode)
 	assert.Equal(t, int64(1<<20), svc.bodies.free, "every body gave its room back")

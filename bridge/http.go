@@ -175,6 +175,15 @@ func (s *Service) hook(c *fiber.Ctx) error {
 		s.opts.Metrics.Webhook(src.Name, "", fiber.StatusServiceUnavailable)
 		return fail(c, fiber.StatusServiceUnavailable, "shutting down")
 	}
+	// Credentials carried in headers are checked before the body is read
+	// or given room: an unauthenticated sender holds no body memory.
+	if ha, ok := src.Receiver.(adapters.HeaderAuthenticator); ok {
+		if err := ha.AuthenticateHeaders(func(name string) string { return c.Get(name) }); err != nil {
+			discardBody(c)
+			c.Context().SetConnectionClose()
+			return s.refuse(c, src, err)
+		}
+	}
 	req, done, err := s.readRequest(c, src)
 	defer done()
 	if err != nil {

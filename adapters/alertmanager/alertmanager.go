@@ -46,6 +46,12 @@ func EventLabel(name string) string {
 }
 
 // Receive authenticates r, then decodes it.
+// AuthenticateHeaders checks the Authorization header alone, before the
+// body is read (adapters.HeaderAuthenticator).
+func (a *Receiver) AuthenticateHeaders(header func(string) string) error {
+	return a.authenticate(header("Authorization"))
+}
+
 func (a *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 	if err := a.authenticate(r.Header("authorization")); err != nil {
 		return nil, err

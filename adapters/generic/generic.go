@@ -105,6 +105,24 @@ func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 	return ev, nil
 }
 
+// AuthenticateHeaders refuses, before the body is read, a request to a
+// source whose only credential is a bearer token and that does not carry
+// it (adapters.HeaderAuthenticator). With a signature configured the body
+// is needed to tell.
+func (g *Receiver) AuthenticateHeaders(header func(string) string) error {
+	if g.token == "" || len(g.secret) != 0 {
+		return nil
+	}
+	auth := header("Authorization")
+	if auth == "" {
+		return adapters.Errorf(adapters.Unauthorized, "missing credentials: expected %s", g.expected())
+	}
+	if !adapters.BearerOK(auth, g.token) {
+		return adapters.Errorf(adapters.Unauthorized, "invalid credentials")
+	}
+	return nil
+}
+
 // authenticate accepts any configured credential that is valid.
 func (g *Receiver) authenticate(r *adapters.Request) error {
 	if g.token == "" && len(g.secret) == 0 {

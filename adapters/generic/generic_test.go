@@ -281,3 +281,23 @@ func TestStandardWebhooks(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthenticateHeaders: a bearer-only source refuses from the headers
+// alone; one with a signature cannot tell before the body.
+func TestAuthenticateHeaders(t *testing.T) {
+	h := func(auth string) func(string) string {
+		return func(name string) string {
+			if strings.EqualFold(name, "Authorization") {
+				return auth
+			}
+			return ""
+		}
+	}
+	bearer := New(Config{BearerToken: "tok"})
+	assert.NoError(t, bearer.AuthenticateHeaders(h("Bearer tok")))
+	requireKind(t, bearer.AuthenticateHeaders(h("Bearer nope")), adapters.Unauthorized)
+	requireKind(t, bearer.AuthenticateHeaders(h("")), adapters.Unauthorized)
+	both := New(Config{BearerToken: "tok", HMACSecret: "s"})
+	assert.NoError(t, both.AuthenticateHeaders(h("")), "the signature may still come with the body")
+	assert.NoError(t, New(Config{}).AuthenticateHeaders(h("")))
+}

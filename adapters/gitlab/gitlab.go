@@ -59,6 +59,12 @@ var eventNames = map[string]string{
 
 // Receive authenticates r, then decodes it. The token is checked before
 // the body is parsed.
+// AuthenticateHeaders checks X-Gitlab-Token alone, before the body is
+// read (adapters.HeaderAuthenticator).
+func (g *Receiver) AuthenticateHeaders(header func(string) string) error {
+	return g.authenticate(header("X-Gitlab-Token"))
+}
+
 func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 	if err := g.authenticate(r.Header(tokenHeader)); err != nil {
 		return nil, err

@@ -42,6 +42,12 @@ var _ adapters.Receiver = (*Receiver)(nil)
 // Receive authenticates r, then decodes it. Unknown fields are ignored,
 // absent newer ones tolerated; the version is not checked, since Grafana
 // has sent "1" since unified alerting and promises nothing about it.
+// AuthenticateHeaders checks the Authorization header alone, before the
+// body is read (adapters.HeaderAuthenticator).
+func (g *Receiver) AuthenticateHeaders(header func(string) string) error {
+	return g.authenticate(header("Authorization"))
+}
+
 func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 	if err := g.authenticate(r.Header("authorization")); err != nil {
 		return nil, err
