@@ -87,8 +87,10 @@ type Console struct {
 
 	mu       sync.Mutex
 	sessions map[string]session
-	fails    int
-	failsAt  time.Time
+	// fails counts failed logins per client address in the current
+	// minute: one client guessing cannot lock the others out.
+	fails   map[string]int
+	failsAt time.Time
 }
 
 type session struct {
@@ -183,7 +185,7 @@ func (c *Console) login(ctx *fiber.Ctx) error {
 	if ctx.Get(csrfHeader) == "" {
 		return fail(ctx, fiber.StatusForbidden, "log in from the console page (it sends the "+csrfHeader+" header)")
 	}
-	if !c.mayTryLogin() {
+	if !c.mayTryLogin(ctx.IP()) {
 		ctx.Set(fiber.HeaderRetryAfter, "60")
 		return fail(ctx, fiber.StatusTooManyRequests, "too many failed logins; wait a minute")
 	}
@@ -211,7 +213,7 @@ func (c *Console) login(ctx *fiber.Ctx) error {
 	case read != "" && equal(in.Token, read):
 		role = Reader
 	default:
-		c.failedLogin()
+		c.failedLogin(ctx.IP())
 		return fail(ctx, fiber.StatusUnauthorized, "wrong token")
 	}
 	id := newSessionID()
@@ -251,19 +253,27 @@ func (c *Console) evict() {
 	}
 }
 
-func (c *Console) mayTryLogin() bool {
+func (c *Console) mayTryLogin(ip string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.now().Sub(c.failsAt) > time.Minute {
-		c.fails, c.failsAt = 0, c.now()
+	if c.now().Sub(c.failsAt) > time.Minute || c.fails == nil {
+		c.fails, c.failsAt = map[string]int{}, c.now()
 	}
-	return c.fails < failedLogins
+	return c.fails[ip] < failedLogins
 }
 
-func (c *Console) failedLogin() {
+func (c *Console) failedLogin(ip string) {
 	c.mu.Lock()
-	c.fails++
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	if c.fails == nil {
+		c.fails = map[string]int{}
+	}
+	// Bounded: past this many addresses in a minute, the counting
+	// starts over rather than growing.
+	if len(c.fails) >= 10000 {
+		c.fails = map[string]int{}
+	}
+	c.fails[strings.Clone(ip)]++
 }
 
 func (c *Console) session(ctx *fiber.Ctx) error {
