@@ -109,7 +109,9 @@ func TestLargeBodiesDoNotExhaustMemory(t *testing.T) {
 	}
 	for key, n := range answers {
 		switch key {
-		case "/hooks/alertmanager 413", "/hooks/alertmanager error", "/hooks/nope 404", "/hooks/nope error",
+		// The chunked ones carry no token: refused (401) from their
+		// headers, before their body is read.
+		case "/hooks/alertmanager 413", "/hooks/alertmanager 401", "/hooks/alertmanager error", "/hooks/nope 404", "/hooks/nope error",
 			"/hooks/github 401", "/hooks/github 503":
 		default:
 			t.Errorf("%d answers %q", n, key)
