@@ -25,7 +25,9 @@
 # sender mostly sleeps and the figure is ingest alone)
 # BRIDGE_PORT=18080 BARE_PORT=18081 GEWE_PORT=18082 KEEP=1 (keep the temp dir)
 # STORAGE_URL=postgres://... also runs a bridge on the PostgreSQL store
-# (PG_PORT=18083), measured in the same interleaved rounds as the others.
+# (PG_PORT=18083), measured in the same interleaved rounds as the others;
+# with PG_REPLICAS=2 a second one on the same database (PG_PORT+1), and a
+# round of both at once (two wrk, half the connections each, req/s summed).
 set -euo pipefail
 
 THREADS=${THREADS:-2}
@@ -38,6 +40,7 @@ RULES=${RULES:-1000}
 PACING=${PACING:-fast}
 BRIDGE_PORT=${BRIDGE_PORT:-18080}
 PG_PORT=${PG_PORT:-18083}
+PG_REPLICAS=${PG_REPLICAS:-1}
 STORAGE_URL=${STORAGE_URL:-}
 BARE_PORT=${BARE_PORT:-18081}
 GEWE_PORT=${GEWE_PORT:-18082}
@@ -153,6 +156,14 @@ if [[ -n $STORAGE_URL ]]; then
 	PIDS+=("$PG_PID")
 	wait_ready "http://127.0.0.1:$PG_PORT/-/ready" "$PG_PID" bridge-pg
 fi
+PG2_PID=
+if [[ -n $STORAGE_URL && $PG_REPLICAS == 2 ]]; then
+	BENCH_STORAGE_URL="$STORAGE_URL" BENCH_LISTEN="127.0.0.1:$((PG_PORT + 1))" \
+		"$BIN/gewe-bridge" serve -config "$TMP/rules.yaml" -log.level warn >"$TMP/bridge-pg2.log" 2>&1 &
+	PG2_PID=$!
+	PIDS+=("$PG2_PID")
+	wait_ready "http://127.0.0.1:$((PG_PORT + 1))/-/ready" "$PG2_PID" bridge-pg2
+fi
 grep -q '^URL ' "$TMP/fakegewe.log" || { echo "fake GeWe did not start:" >&2; cat "$TMP/fakegewe.log" >&2; exit 1; }
 
 # One request through the bridge, checked: 202 and one message queued.
@@ -194,8 +205,9 @@ URL_BARE="http://127.0.0.1:$BARE_PORT/hooks/alertmanager"
 URL_BRIDGE="http://127.0.0.1:$BRIDGE_PORT/hooks/alertmanager"
 URL_PG="http://127.0.0.1:$PG_PORT/hooks/alertmanager"
 # stop_others PID...: SIGSTOP every server under test but the given ones.
-stop_all() { for p in "$BRIDGE_PID" $PG_PID; do kill -STOP "$p"; done; }
-cont_all() { for p in "$BRIDGE_PID" $PG_PID; do kill -CONT "$p"; done; }
+URL_PG2="http://127.0.0.1:$((PG_PORT + 1))/hooks/alertmanager"
+stop_all() { for p in "$BRIDGE_PID" $PG_PID $PG2_PID; do kill -STOP "$p"; done; }
+cont_all() { for p in "$BRIDGE_PID" $PG_PID $PG2_PID; do kill -CONT "$p"; done; }
 log "warm-up ($WARMUP each)"
 stop_all
 run_wrk bare "$URL_BARE" "$WARMUP" "$TMP/warm-bare.txt" "$BARE_PID"
@@ -218,19 +230,37 @@ for r in $(seq "$ROUNDS"); do
 	log "round $r bare:   $rps req/s  p50 ${p50} ms  p99 ${p99} ms  non-2xx $n2  socket errors $se  cores: server $sc machine $mc  (load $(cut -d' ' -f1 /proc/loadavg))"
 
 	kill -0 "$BRIDGE_PID" || { echo "bridge died" >&2; tail -20 "$TMP/bridge.log" >&2; exit 1; }
-	[[ -n $PG_PID ]] && kill -STOP "$PG_PID"
+	for p in $PG_PID $PG2_PID; do kill -STOP "$p"; done
 	run_wrk bridge "$URL_BRIDGE" "$DURATION" "$TMP/bridge-$r.txt" "$BRIDGE_PID"
-	[[ -n $PG_PID ]] && kill -CONT "$PG_PID"
+	for p in $PG_PID $PG2_PID; do kill -CONT "$p"; done
 	read -r rps p50 p99 n2 se sc mc < <(parse "$TMP/bridge-$r.txt")
 	echo "bridge $r $rps $p50 $p99 $n2 $se $sc $mc" >>"$TMP/results.txt"
 	log "round $r bridge: $rps req/s  p50 ${p50} ms  p99 ${p99} ms  non-2xx $n2  socket errors $se  cores: server $sc machine $mc  RSS $(status_kb "$BRIDGE_PID" VmRSS) kB"
 	if [[ -n $PG_PID ]]; then
 		kill -STOP "$BRIDGE_PID"
+		[[ -n $PG2_PID ]] && kill -STOP "$PG2_PID"
 		run_wrk bridge-pg "$URL_PG" "$DURATION" "$TMP/pg-$r.txt" "$PG_PID"
+		[[ -n $PG2_PID ]] && kill -CONT "$PG2_PID"
 		kill -CONT "$BRIDGE_PID"
 		read -r rps p50 p99 n2 se sc mc < <(parse "$TMP/pg-$r.txt")
 		echo "postgres $r $rps $p50 $p99 $n2 $se $sc $mc" >>"$TMP/results.txt"
 		log "round $r postgres: $rps req/s  p50 ${p50} ms  p99 ${p99} ms  non-2xx $n2  socket errors $se  cores: server $sc machine $mc"
+	fi
+	if [[ -n $PG2_PID ]]; then
+		kill -STOP "$BRIDGE_PID"
+		WRK_HALF=(wrk "-t1" "-c$((CONNS / 2))" --latency -s "$BENCH/alertmanager.lua")
+		"${WRK_HALF[@]}" "-d$DURATION" "$URL_PG" -- "$FIXTURE" "$AM_TOKEN" >"$TMP/pg2a-$r.txt" 2>&1 &
+		WA=$!
+		"${WRK_HALF[@]}" "-d$DURATION" "$URL_PG2" -- "$FIXTURE" "$AM_TOKEN" >"$TMP/pg2b-$r.txt" 2>&1
+		wait "$WA"
+		kill -CONT "$BRIDGE_PID"
+		echo "0 0" >"$TMP/pg2a-$r.txt.cpu"; echo "0 0" >"$TMP/pg2b-$r.txt.cpu"
+		read -r ra _ pa _ < <(parse "$TMP/pg2a-$r.txt")
+		read -r rb _ pb _ < <(parse "$TMP/pg2b-$r.txt")
+		rps=$(awk -v a="$ra" -v b="$rb" 'BEGIN {print a + b}')
+		p99=$(awk -v a="$pa" -v b="$pb" 'BEGIN {print (a > b) ? a : b}')
+		echo "postgres2 $r $rps 0 $p99 0 0 0 0" >>"$TMP/results.txt"
+		log "round $r postgres x2: $rps req/s (${ra} + ${rb})  p99 ${p99} ms"
 	fi
 done
 PEAK_RSS=$(status_kb "$BRIDGE_PID" VmHWM)
@@ -273,6 +303,12 @@ if [[ -n $PG_PID ]]; then
 	printf '%-44s %14.0f %14s\n' "bridge on PostgreSQL req/s" "$PG_RPS" "-"
 	printf '%-44s %14.3f %14s\n' "ratio postgres/bare (medians)" "$(awk -v a="$PG_RPS" -v b="$BARE_RPS" 'BEGIN {print a / b}')" ""
 	printf '%-44s %14.2f %14s\n' "postgres p99 ms" "$(col postgres 5 | median)" ""
+fi
+if [[ -n $PG2_PID ]]; then
+	PG2_RPS=$(col postgres2 3 | median)
+	printf '%-44s %14.0f %14s\n' "two replicas on PostgreSQL req/s (summed)" "$PG2_RPS" "-"
+	printf '%-44s %14.3f %14s\n' "ratio postgres x2/bare (medians)" "$(awk -v a="$PG2_RPS" -v b="$BARE_RPS" 'BEGIN {print a / b}')" ""
+	printf '%-44s %14.2f %14s\n' "postgres x2 p99 ms (the worse of the two)" "$(col postgres2 5 | median)" ""
 fi
 printf '%-44s %14.3f %14s\n' "ratio bridge/bare (medians)" "$(awk -v a="$BRIDGE_RPS" -v b="$BARE_RPS" 'BEGIN {print a / b}')" ">= 0.25"
 printf '%-44s %14s %14s\n' "ratio bridge/bare (per round)" "$(echo "$RATIOS" | tr '\n' ' ')" ""
