@@ -8,6 +8,8 @@ import (
 	"hash"
 	"slices"
 	"strings"
+
+	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
 // What the alert senders (alertmanager, grafana) share: their Authorization
@@ -140,4 +142,44 @@ func Format(v any) string {
 func Str(m map[string]any, key string) string {
 	s, _ := m[key].(string)
 	return s
+}
+
+// AlertEvent makes the event of an Alertmanager-shaped notification
+// (Alertmanager's own, Grafana's): its alerts, each an object, its status,
+// receiver, external URL and label maps. typ names the source type; the
+// caller sets the DedupKey.
+func AlertEvent(r *Request, typ string, payload map[string]any) (*event.Event, error) {
+	alerts, ok := payload["alerts"].([]any)
+	if !ok {
+		return nil, Errorf(Malformed, "alerts is missing or not a list")
+	}
+	for i, x := range alerts {
+		if _, ok := x.(map[string]any); !ok {
+			return nil, Errorf(Malformed, "alerts[%d] is not an object", i)
+		}
+	}
+	ev := &event.Event{
+		Source:      r.Source,
+		Type:        typ,
+		Event:       "alert",
+		ID:          NewID(),
+		Payload:     payload,
+		Headers:     r.Headers,
+		Status:      Str(payload, "status"),
+		Alerts:      alerts,
+		Receiver:    Str(payload, "receiver"),
+		ExternalURL: Str(payload, "externalURL"),
+		Raw:         r.Body,
+	}
+	var err error
+	if ev.Labels, err = StringMap(payload, "commonLabels"); err != nil {
+		return nil, err
+	}
+	if ev.Annotations, err = StringMap(payload, "commonAnnotations"); err != nil {
+		return nil, err
+	}
+	if ev.GroupLabels, err = StringMap(payload, "groupLabels"); err != nil {
+		return nil, err
+	}
+	return ev, nil
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"strconv"
 	"unicode/utf8"
 
@@ -117,4 +118,26 @@ func normalise(v any) any {
 		return f
 	}
 	return v
+}
+
+// DecodeJSONOrForm reads a forge's webhook body (GitHub's, Gitea's): the
+// body itself for JSON (or no content type, when allowEmpty), the payload
+// field for a form, which is GitHub's default content type for a new hook.
+func DecodeJSONOrForm(r *Request, allowEmpty bool) (map[string]any, error) {
+	switch {
+	case r.ContentType == "application/json", r.ContentType == "" && allowEmpty:
+		return DecodeObject(r.Body)
+	case r.ContentType == "application/x-www-form-urlencoded":
+		form, err := url.ParseQuery(string(r.Body))
+		if err != nil {
+			return nil, Errorf(Malformed, "invalid form body")
+		}
+		if !form.Has("payload") {
+			return nil, Errorf(Malformed, "form body has no payload field")
+		}
+		return DecodeObject([]byte(form.Get("payload")))
+	default:
+		return nil, Errorf(Unsupported,
+			"unsupported content type %.64q: expected application/json or application/x-www-form-urlencoded", r.ContentType)
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -64,7 +63,7 @@ func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 	if err := checkEvent(name); err != nil {
 		return nil, err
 	}
-	payload, err := decode(r)
+	payload, err := adapters.DecodeJSONOrForm(r, true)
 	if err != nil {
 		return nil, err
 	}
@@ -128,27 +127,6 @@ func checkEvent(name string) error {
 		return adapters.Errorf(adapters.Malformed, "X-Gitea-Event is not a short printable name")
 	}
 	return nil
-}
-
-// decode reads the payload: the body itself for JSON, the payload field
-// for a form (the hook's other POST content type).
-func decode(r *adapters.Request) (map[string]any, error) {
-	switch r.ContentType {
-	case "application/json", "":
-		return adapters.DecodeObject(r.Body)
-	case "application/x-www-form-urlencoded":
-		form, err := url.ParseQuery(string(r.Body))
-		if err != nil {
-			return nil, adapters.Errorf(adapters.Malformed, "invalid form body")
-		}
-		if !form.Has("payload") {
-			return nil, adapters.Errorf(adapters.Malformed, "form body has no payload field")
-		}
-		return adapters.DecodeObject([]byte(form.Get("payload")))
-	default:
-		return nil, adapters.Errorf(adapters.Unsupported,
-			"unsupported content type %.64q: expected application/json or application/x-www-form-urlencoded", r.ContentType)
-	}
 }
 
 // branchOrTag derives the branch or tag a ref names: push refs are full

@@ -4,7 +4,6 @@
 package github
 
 import (
-	"net/url"
 	"strings"
 
 	"github.com/gewe-bridge/gewe-bridge/adapters"
@@ -50,7 +49,7 @@ func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 	if err := adapters.EventName("X-GitHub-Event", name); err != nil {
 		return nil, err
 	}
-	payload, err := decode(r)
+	payload, err := adapters.DecodeJSONOrForm(r, false)
 	if err != nil {
 		return nil, err
 	}
@@ -97,27 +96,6 @@ func (g *Receiver) verify(r *adapters.Request) error {
 		return adapters.Errorf(adapters.Unauthorized, "missing X-Hub-Signature-256 header")
 	}
 	return adapters.CheckSignature("X-Hub-Signature-256", sig, g.secret, r.Body)
-}
-
-// decode reads the payload: the body itself for JSON, the payload field
-// for a form (GitHub's default content type for a new hook).
-func decode(r *adapters.Request) (map[string]any, error) {
-	switch r.ContentType {
-	case "application/json":
-		return adapters.DecodeObject(r.Body)
-	case "application/x-www-form-urlencoded":
-		form, err := url.ParseQuery(string(r.Body))
-		if err != nil {
-			return nil, adapters.Errorf(adapters.Malformed, "invalid form body")
-		}
-		if !form.Has("payload") {
-			return nil, adapters.Errorf(adapters.Malformed, "form body has no payload field")
-		}
-		return adapters.DecodeObject([]byte(form.Get("payload")))
-	default:
-		return nil, adapters.Errorf(adapters.Unsupported,
-			"unsupported content type %.64q: expected application/json or application/x-www-form-urlencoded", r.ContentType)
-	}
 }
 
 // branchOrTag derives the branch or tag a ref names. push refs are full

@@ -56,38 +56,11 @@ func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	alerts, ok := payload["alerts"].([]any)
-	if !ok {
-		return nil, adapters.Errorf(adapters.Malformed, "alerts is missing or not a list")
-	}
-	for i, x := range alerts {
-		if _, ok := x.(map[string]any); !ok {
-			return nil, adapters.Errorf(adapters.Malformed, "alerts[%d] is not an object", i)
-		}
-	}
-	ev := &event.Event{
-		Source:      r.Source,
-		Type:        "grafana",
-		Event:       "alert",
-		ID:          adapters.NewID(),
-		Payload:     payload,
-		Headers:     r.Headers,
-		Status:      adapters.Str(payload, "status"),
-		Alerts:      alerts,
-		Receiver:    adapters.Str(payload, "receiver"),
-		ExternalURL: adapters.Str(payload, "externalURL"),
-		Raw:         r.Body,
-	}
-	if ev.Labels, err = adapters.StringMap(payload, "commonLabels"); err != nil {
+	ev, err := adapters.AlertEvent(r, "grafana", payload)
+	if err != nil {
 		return nil, err
 	}
-	if ev.Annotations, err = adapters.StringMap(payload, "commonAnnotations"); err != nil {
-		return nil, err
-	}
-	if ev.GroupLabels, err = adapters.StringMap(payload, "groupLabels"); err != nil {
-		return nil, err
-	}
-	ev.DedupKey = dedupKey(r.Source, payload, alerts)
+	ev.DedupKey = dedupKey(r.Source, payload, ev.Alerts)
 	return ev, nil
 }
 
