@@ -140,7 +140,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		app.Usage(nil)
 		return 2
 	}
-	cmd, exited, err := parse(app, longFlags(args))
+	cmd, exited, err := parse(app, longFlags(app, args))
 	if exited >= 0 {
 		return exited
 	}
@@ -190,34 +190,34 @@ func parse(app *kingpin.Application, args []string) (cmd string, exited int, err
 }
 
 // longFlags turns the single-dash long flags older versions documented
-// (-config x, -log.format=json) into the double-dash ones kingpin parses.
-// Single letters (-h, -H) are short flags and stay; so does everything
-// after "--".
-func longFlags(args []string) []string {
+// (-config x, -log.format=json) into the double-dash ones kingpin parses:
+// only the app's own flag names, so that a value such as "-x-y" is left
+// as it is. Single letters (-h, -H) are short flags and stay; so does
+// everything after "--".
+func longFlags(app *kingpin.Application, args []string) []string {
+	known := map[string]bool{}
+	var add func(flags []*kingpin.FlagModel, cmds []*kingpin.CmdModel)
+	add = func(flags []*kingpin.FlagModel, cmds []*kingpin.CmdModel) {
+		for _, f := range flags {
+			known[f.Name] = true
+		}
+		for _, c := range cmds {
+			add(c.Flags, c.Commands)
+		}
+	}
+	m := app.Model()
+	add(m.Flags, m.Commands)
 	out := make([]string, 0, len(args))
 	for i, a := range args {
 		if a == "--" {
 			return append(out, args[i:]...)
 		}
-		if len(a) > 2 && a[0] == '-' && a[1] != '-' && isFlagName(a[1:]) {
+		if name, _, _ := strings.Cut(strings.TrimPrefix(a, "-"), "="); len(a) > 2 && a[0] == '-' && a[1] != '-' && len(name) > 1 && known[name] {
 			a = "-" + a
 		}
 		out = append(out, a)
 	}
 	return out
-}
-
-func isFlagName(s string) bool {
-	name, _, _ := strings.Cut(s, "=")
-	if len(name) < 2 {
-		return false
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r == '.' || r == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 func (c *cli) logger(w io.Writer) *slog.Logger {

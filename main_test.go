@@ -52,6 +52,10 @@ rules:
 			args:   []string{"test", "testdata/alertmanager/firing.json", "-source", "alertmanager", "-json"},
 			stdout: `"rules": [`},
 		{name: "test needs a source", args: []string{"test", payload}, code: 2, stderr: "source"},
+		// A value that starts with a dash is not taken for a one-dash flag.
+		{name: "a flag value with a dash", code: 1,
+			args:   []string{"test", "--config", failing, "--source", "deploys", "-event=-deploy", payload},
+			stdout: "event=-deploy", stderr: "1 rule(s) failed"},
 		{name: "test fails when a rule fails", code: 1,
 			args:   []string{"test", "--config", failing, "--source", "deploys", payload},
 			stdout: "to-expr-fails", stderr: "1 rule(s) failed"},
