@@ -1,6 +1,6 @@
 // Command profbridge is the bridge's "serve" with net/http/pprof on a second
 // loopback port, for profiling under load (the product has no pprof
-// endpoint). It builds the service with bridge/serve, as `gewe-bridge serve`
+// endpoint). It builds the service with bridge.Open, as `gewe-bridge serve`
 // does (GC settings included), minus the config file watcher.
 //
 //	profbridge -config rules.yaml -pprof 127.0.0.1:16060
