@@ -32,8 +32,11 @@ func TestShownConfigsCheck(t *testing.T) {
 	}
 	shown = append(shown, shownConfig{"rules.example.yaml", string(example)})
 	shown = append(shown, readmeConfigs(t, "README.md")...)
-	shown = append(shown, configMaps(t, "deploy/kubernetes/gewe-bridge.yaml")...)
-	if len(shown) < 3 {
+	manifests, _ := filepath.Glob("deploy/kubernetes/*.yaml")
+	for _, m := range manifests {
+		shown = append(shown, configMaps(t, m)...)
+	}
+	if len(shown) < 4 {
 		t.Fatalf("found %d configs to check; want rules.example.yaml, README's and the ConfigMap's", len(shown))
 	}
 	for _, c := range shown {
@@ -104,6 +107,8 @@ func setVars(t *testing.T, text string) {
 	for _, m := range regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)`).FindAllStringSubmatch(text, -1) {
 		name := m[1]
 		switch {
+		case name == "STORAGE_URL":
+			t.Setenv(name, "postgres://gewe:secret@postgres:5432/gewe?sslmode=disable")
 		case strings.HasSuffix(name, "_URL"):
 			t.Setenv(name, "http://127.0.0.1:2531")
 		case name == "GEWE_APP_ID":
