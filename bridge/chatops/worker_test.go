@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -189,4 +191,47 @@ func TestReplyMentionsAuthor(t *testing.T) {
 	c, r = h.run(t, 6, textCallback(testGroup, "wxid_alice", "ack"))
 	assert.Equal(t, Ignored, c.Result)
 	assert.Nil(t, r)
+}
+
+// TestAlertmanagerErrors: when Alertmanager answers 5xx, the reply says
+// what went wrong and the command is recorded as failed.
+func TestAlertmanagerErrors(t *testing.T) {
+	var mu sync.Mutex
+	var calls []string
+	am := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls = append(calls, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		http.Error(w, "cluster not ready: peer gossip not settled", http.StatusServiceUnavailable)
+	}))
+	defer am.Close()
+	h := newHarness(t, testConfig(am.URL))
+	h.store.alerts[alertMsgID] = []event.AlertRef{{Source: "am", Labels: map[string]string{"alertname": "DiskFull", "instance": "db-1"}}}
+
+	for i, tc := range []struct {
+		text, command, call, reply string
+	}{
+		{"silence 2h", CmdSilence, "POST /api/v2/silences", "❌ Silencing failed: alertmanager POST /api/v2/silences: HTTP 503: cluster not ready: peer gossip not settled"},
+		{"ack", CmdAck, "POST /api/v2/silences", "❌ Silencing failed: alertmanager POST /api/v2/silences: HTTP 503"},
+		{"unsilence", CmdUnsilence, "GET /api/v2/silences", "❌ Unsilencing failed: alertmanager GET /api/v2/silences: HTTP 503: cluster not ready"},
+		{"@bot silences", CmdSilences, "GET /api/v2/silences", "❌ Could not list silences: alertmanager GET /api/v2/silences: HTTP 503: cluster not ready"},
+	} {
+		mu.Lock()
+		calls = nil
+		mu.Unlock()
+		raw := quoteCallback(testGroup, "wxid_alice", alertMsgID, tc.text)
+		if tc.command == CmdSilences {
+			raw = textCallback(testGroup, "wxid_alice", tc.text)
+		}
+		c, r := h.run(t, int64(10+i), raw)
+		assert.Equal(t, tc.command, c.Command, tc.text)
+		assert.Equal(t, Failed, c.Result, tc.text)
+		assert.Contains(t, c.Detail, "HTTP 503", tc.text)
+		require.NotNil(t, r, tc.text)
+		assert.Contains(t, r.Text, tc.reply, tc.text)
+		assert.True(t, strings.HasPrefix(r.Text, "@Alice ❌"), r.Text)
+		mu.Lock()
+		assert.Equal(t, []string{tc.call}, calls, tc.text)
+		mu.Unlock()
+	}
 }
