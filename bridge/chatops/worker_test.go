@@ -144,10 +144,10 @@ func testConfig(amURL string) *config.Config {
 	return cfg
 }
 
-// TestReplyMentionsAuthor: in a group the reply @-mentions whoever wrote
+// TestChatOpsReplyMentionsAuthor: in a group the reply @-mentions whoever wrote
 // the command, by the name the config gives them; without a name, or in
 // a direct chat, it mentions no one.
-func TestReplyMentionsAuthor(t *testing.T) {
+func TestChatOpsReplyMentionsAuthor(t *testing.T) {
 	h := newHarness(t, testConfig(""))
 
 	c, r := h.run(t, 1, textCallback(testGroup, "wxid_alice", "@bot\u2005help"))
@@ -193,9 +193,9 @@ func TestReplyMentionsAuthor(t *testing.T) {
 	assert.Nil(t, r)
 }
 
-// TestAlertmanagerErrors: when Alertmanager answers 5xx, the reply says
+// TestChatOpsAlertmanagerErrors: when Alertmanager answers 5xx, the reply says
 // what went wrong and the command is recorded as failed.
-func TestAlertmanagerErrors(t *testing.T) {
+func TestChatOpsAlertmanagerErrors(t *testing.T) {
 	var mu sync.Mutex
 	var calls []string
 	am := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
