@@ -82,7 +82,7 @@ func (s *Service) callback(c *fiber.Ctx, src *Source, ev *event.Event) error {
 }
 
 // reply queues a chat-ops answer like any message, so pacing applies.
-func (s *Service) reply(ctx context.Context, cb *outbox.Callback, to, text string) error {
+func (s *Service) reply(ctx context.Context, cb *outbox.Callback, to, text string, at []string) error {
 	if to == "" || text == "" {
 		return nil
 	}
@@ -90,7 +90,7 @@ func (s *Service) reply(ctx context.Context, cb *outbox.Callback, to, text strin
 	acc := &outbox.Accepted{
 		EventID: "chatops-" + strconv.FormatInt(cb.ID, 10), Source: cb.Source, EventName: "chatops",
 		ReceivedAt: now, Account: s.opts.Account,
-		Messages: []event.Message{{Rule: "chatops", To: to, Text: text}},
+		Messages: []event.Message{{Rule: "chatops", To: to, Text: text, At: at}},
 	}
 	ctx, cancel := context.WithTimeout(ctx, acceptTimeout)
 	defer cancel()

@@ -51,8 +51,9 @@ type Options struct {
 	Store   outbox.ChatOps
 	Account string                // the GeWe account whose sent messages are looked up
 	Config  func() *config.Config // the running config (reloads apply)
-	// Reply queues text to the chat through the outbox.
-	Reply   func(ctx context.Context, cb *outbox.Callback, to, text string) error
+	// Reply queues text to the chat through the outbox, @-mentioning the
+	// wxids of at (a group reply to its author).
+	Reply   func(ctx context.Context, cb *outbox.Callback, to, text string, at []string) error
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	Now     func() time.Time
@@ -108,10 +109,10 @@ func (w *Worker) Run(ctx context.Context) {
 }
 
 func (w *Worker) handle(ctx context.Context, cb *outbox.Callback) {
-	c := w.Handle(ctx, cb)
+	c, at := w.carryOut(ctx, cb)
 	c.DoneAt = w.opts.Now()
 	if c.Reply != "" {
-		if err := w.opts.Reply(ctx, cb, c.Chat, c.Reply); err != nil {
+		if err := w.opts.Reply(ctx, cb, c.Chat, c.Reply, at); err != nil {
 			w.opts.Log.Error("queuing the chat-ops reply failed", "callback", cb.ID, "err", err)
 			c.Detail = strings.TrimSpace(c.Detail + "; reply not queued: " + err.Error())
 		}
@@ -138,7 +139,37 @@ func orNone(s string) string {
 // Handle carries out one callback's command and says what came of it,
 // with the reply to send (none when Reply is "").
 func (w *Worker) Handle(ctx context.Context, cb *outbox.Callback) outbox.Command {
+	c, _ := w.carryOut(ctx, cb)
+	return c
+}
+
+// carryOut is Handle, with the wxids the reply @-mentions.
+func (w *Worker) carryOut(ctx context.Context, cb *outbox.Callback) (outbox.Command, []string) {
 	cfg := w.opts.Config()
+	c := w.command(ctx, cfg, cb)
+	if c.Reply == "" {
+		return c, nil
+	}
+	text, at := mention(cfg, c)
+	c.Reply = text
+	return c, at
+}
+
+// mention makes a group reply @-mention its author: "@<name> " in front
+// and the author's wxid in the at list. WeChat shows a mention only with
+// both, so an author without a contact name (or a direct chat) gets none.
+func mention(cfg *config.Config, c outbox.Command) (string, []string) {
+	if !config.IsGroup(c.Chat) || c.Author == "" || c.Contact == "" {
+		return c.Reply, nil
+	}
+	name := cfg.Contacts[c.Contact].Name
+	if name == "" {
+		return c.Reply, nil
+	}
+	return "@" + name + " " + c.Reply, []string{c.Author}
+}
+
+func (w *Worker) command(ctx context.Context, cfg *config.Config, cb *outbox.Callback) outbox.Command {
 	en := cfg.Language == "en"
 	m, err := gewecallback.Parse(cb.Raw)
 	if err != nil {

@@ -102,10 +102,30 @@ func quoteCallback(newMsgID, svrid int64, author, group, text string) []byte {
 	return body
 }
 
+// textCallback is GeWe's callback for a plain text message by author in
+// group (MsgType 1), such as "@bot silences".
+func textCallback(newMsgID int64, author, group, text string) []byte {
+	body, _ := json.Marshal(map[string]any{
+		"TypeName": "AddMsg", "Appid": gewetest.AppID, "Wxid": botWxid,
+		"Data": map[string]any{
+			"MsgId": 1040356096, "NewMsgId": strconv.FormatInt(newMsgID, 10),
+			"FromUserName": map[string]string{"string": group},
+			"ToUserName":   map[string]string{"string": botWxid},
+			"MsgType":      1,
+			"Content":      map[string]string{"string": author + ":\n" + text},
+			"CreateTime":   time.Now().Unix(),
+			"MsgSource":    "<msgsource><atuserlist>" + botWxid + "</atuserlist></msgsource>",
+		},
+	})
+	return body
+}
+
 type amSilence struct {
-	ID        string `json:"id"`
-	CreatedBy string `json:"createdBy"`
-	Comment   string `json:"comment"`
+	ID        string    `json:"id"`
+	CreatedBy string    `json:"createdBy"`
+	Comment   string    `json:"comment"`
+	StartsAt  time.Time `json:"startsAt"`
+	EndsAt    time.Time `json:"endsAt"`
 	Matchers  []struct {
 		Name, Value string
 		IsRegex     bool `json:"isRegex"`
@@ -113,15 +133,21 @@ type amSilence struct {
 	Status struct{ State string } `json:"status"`
 }
 
-func activeSilences(t *testing.T, amURL string) []amSilence {
+// allSilences is GET /api/v2/silences: active, pending and expired.
+func allSilences(t *testing.T, amURL string) []amSilence {
 	t.Helper()
 	r := mustDo(t, "GET", amURL+"/api/v2/silences", nil, nil)
 	var all []amSilence
 	if err := json.Unmarshal(r.Body, &all); err != nil {
 		t.Fatalf("GET /api/v2/silences: %v: %s", err, r)
 	}
+	return all
+}
+
+func activeSilences(t *testing.T, amURL string) []amSilence {
+	t.Helper()
 	var out []amSilence
-	for _, s := range all {
+	for _, s := range allSilences(t, amURL) {
 		if s.Status.State == "active" {
 			out = append(out, s)
 		}
@@ -131,7 +157,8 @@ func activeSilences(t *testing.T, amURL string) []amSilence {
 
 // TestChatOpsSilence: an alert goes through the real Alertmanager into a
 // group; replies quoting it command silences back through Alertmanager's
-// API v2.
+// API v2 (silence, unsilence, ack), and @-mentions of the bot list them
+// (silences) and explain (help). Replies @-mention their author.
 func TestChatOpsSilence(t *testing.T) {
 	t.Parallel()
 	bin := alertmanagerBin(t)
@@ -154,6 +181,7 @@ contacts:
   mallory: { wxid: wxid_mallory, name: Mallory }
 chatops:
   allow: [alice]
+  ack: 45m
 rules:
   - name: ops
     when: source == "alertmanager"
@@ -246,7 +274,9 @@ rules:
 		}
 	}
 	assertContains(t, "the silence's comment", s.Comment, "disk is being replaced", "9000000000000000003", strconv.FormatInt(alertMsg, 10))
-	waitReply(4, s.ID, name)
+	if m := waitReply(4, s.ID, name); !strings.HasPrefix(m.Content, "@Alice ") || !slices.Equal(m.At, []string{"wxid_alice"}) {
+		t.Errorf("the reply to alice does not @-mention her: at %v, %q", m.At, m.Content)
+	}
 
 	// The same callback again (GeWe redelivers): nothing more.
 	if r := callback(cmd, cbPath); r.Status != http.StatusOK || string(r.Body) != "success" {
@@ -283,4 +313,77 @@ rules:
 	assertContains(t, "the metrics", string(metrics.Body),
 		`gewe_bridge_chatops_commands_total{command="silence",result="silenced"} 1`,
 		`gewe_bridge_chatops_callbacks_total{outcome="duplicate",source="wechat"} 1`)
+
+	// unsilence: the silence alice made is expired in Alertmanager.
+	if r := callback(quoteCallback(9000000000000000004, alertMsg, "wxid_alice", opsGroup, "unsilence"), cbPath); r.Status != http.StatusOK {
+		t.Fatalf("unsilence callback: %s", r)
+	}
+	waitReply(5, "@Alice ", "🔔", s.ID)
+	state := func(id string) string {
+		for _, x := range allSilences(t, amURL) {
+			if x.ID == id {
+				return x.Status.State
+			}
+		}
+		return "missing"
+	}
+	if st := state(s.ID); st != "expired" {
+		t.Errorf("silence %s is %s after unsilence, want expired", s.ID, st)
+	}
+	if a := activeSilences(t, amURL); len(a) != 0 {
+		t.Errorf("active silences after unsilence: %+v", a)
+	}
+
+	// ack: a silence of chatops.ack (45m) from now.
+	before := time.Now()
+	if r := callback(quoteCallback(9000000000000000005, alertMsg, "wxid_alice", opsGroup, "ack"), cbPath); r.Status != http.StatusOK {
+		t.Fatalf("ack callback: %s", r)
+	}
+	if !eventually(20*time.Second, func() bool { silences = activeSilences(t, amURL); return len(silences) > 0 }) {
+		t.Fatalf("no silence in Alertmanager after alice's ack")
+	}
+	after := time.Now()
+	ack := silences[0]
+	if len(silences) != 1 || ack.ID == s.ID || ack.CreatedBy != "alice" {
+		t.Errorf("silences after ack %+v, want one new one by alice", silences)
+	}
+	const ackFor = 45 * time.Minute
+	if lo, hi := before.Add(ackFor-2*time.Second), after.Add(ackFor+2*time.Second); ack.EndsAt.Before(lo) || ack.EndsAt.After(hi) {
+		t.Errorf("the ack's silence ends %s, want about %s from now (between %s and %s)", ack.EndsAt, ackFor, lo, hi)
+	}
+	if d := ack.EndsAt.Sub(ack.StartsAt); d < ackFor-2*time.Second || d > ackFor+2*time.Second {
+		t.Errorf("the ack's silence lasts %s (%s to %s), want %s", d, ack.StartsAt, ack.EndsAt, ackFor)
+	}
+	assertContains(t, "the ack's comment", ack.Comment, "ack", "9000000000000000005")
+	waitReply(6, "@Alice ", ack.ID, "45m0s")
+
+	// @bot silences: the ack's silence is listed, the expired one is not.
+	if r := callback(textCallback(9000000000000000006, "wxid_alice", opsGroup, "@bot\u2005silences"), cbPath); r.Status != http.StatusOK {
+		t.Fatalf("silences callback: %s", r)
+	}
+	m := waitReply(7, "@Alice ", ack.ID[:8], "alice", `alertname="`+name+`"`, `instance="db-7:5432"`)
+	if strings.Contains(m.Content, s.ID[:8]) {
+		t.Errorf("the expired silence %s is listed: %q", s.ID, m.Content)
+	}
+
+	// @bot help: the commands, with chatops.ack.
+	if r := callback(textCallback(9000000000000000007, "wxid_alice", opsGroup, "@bot help"), cbPath); r.Status != http.StatusOK {
+		t.Fatalf("help callback: %s", r)
+	}
+	waitReply(8, "@Alice ", "silence 2h", "ack", "45m0s", "unsilence", "silences")
+
+	// Each is in the history, newest first.
+	r = b.Admin(t, "GET", "/api/v1/commands")
+	hist.Commands = nil
+	if err := json.Unmarshal(r.Body, &hist); err != nil {
+		t.Fatalf("/api/v1/commands: %v: %s", err, r)
+	}
+	results = nil
+	for _, c := range hist.Commands[:4] {
+		results = append(results, c.Outcome.Command+":"+c.Outcome.Result)
+	}
+	want = []string{"help:help", "silences:listed", "ack:silenced", "unsilence:unsilenced"}
+	if !slices.Equal(results, want) {
+		t.Errorf("history %v, want %v first", results, want)
+	}
 }
