@@ -59,7 +59,7 @@ func (s *Service) callback(c *fiber.Ctx, src *Source, ev *event.Event) error {
 		return c.SendString(callbackAnswer)
 	case s.chatops == nil:
 		outcome("unavailable", fiber.StatusServiceUnavailable)
-		s.log.Error("a chat-ops command came in, but this store keeps no chat-ops records (chat-ops needs the SQLite store for now)", "source", src.Name)
+		s.log.Error("a chat-ops command came in, but this store keeps no chat-ops records", "source", src.Name)
 		return fail(c, fiber.StatusServiceUnavailable, "chat-ops is not available on this store")
 	}
 	store := s.opts.Outbox.(outbox.ChatOps)
