@@ -304,7 +304,7 @@ func TestBuiltinGoldenFilesMatchFixtures(t *testing.T) {
 
 func TestBuiltinTemplateSet(t *testing.T) {
 	want := []string{"alertmanager.default", "generic.default", "github.default", "grafana.default",
-		"gitlab.push", "gitlab.merge_request", "gitlab.pipeline", "gitlab.default",
+		"gitlab.push", "gitlab.merge_request", "gitlab.pipeline", "gitlab.job", "gitlab.issue", "gitlab.note", "gitlab.release", "gitlab.default",
 		"gitea.push", "gitea.pull_request", "gitea.issues", "gitea.issue_comment", "gitea.release",
 		"gitea.create", "gitea.delete", "gitea.default"}
 	for _, e := range btGitHubEvents {
@@ -324,6 +324,14 @@ func TestBuiltinTemplateSet(t *testing.T) {
 			assert.Equal(t, "github."+e, DefaultName(&event.Event{Type: "github", Event: e}, has(templates)))
 		}
 		assert.Equal(t, "github.default", DefaultName(&event.Event{Type: "github", Event: "star"}, has(templates)))
+		for _, e := range []string{"push", "merge_request", "pipeline", "job", "issue", "note", "release"} {
+			assert.Equal(t, "gitlab."+e, DefaultName(&event.Event{Type: "gitlab", Event: e}, has(templates)))
+		}
+		// Confidential issues and notes have no template of their own: the
+		// issue and note ones are not used for them.
+		for _, e := range []string{"confidential_issue", "confidential_note", "wiki_page"} {
+			assert.Equal(t, "gitlab.default", DefaultName(&event.Event{Type: "gitlab", Event: e}, has(templates)))
+		}
 		assert.Equal(t, "alertmanager.default", DefaultName(&event.Event{Type: "alertmanager", Event: "alert"}, has(templates)))
 		assert.Equal(t, "generic.default", DefaultName(&event.Event{Type: "generic", Event: "deploy"}, has(templates)))
 	}
