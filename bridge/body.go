@@ -148,7 +148,7 @@ func (s *Service) readBody(c *fiber.Ctx, limit int64) (body []byte, done func(),
 		}
 		return body, done, nil
 	}
-	body, err = io.ReadAll(io.LimitReader(r, limit+1))
+	body, err = readChunked(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, done, adapters.Errorf(adapters.Malformed, "could not read the whole body")
 	}
@@ -157,3 +157,40 @@ func (s *Service) readBody(c *fiber.Ctx, limit int64) (body []byte, done func(),
 	}
 	return body, done, nil
 }
+
+// chunkSize is the largest piece a chunked body is read in; the first
+// pieces are smaller, so that a small body costs little.
+const chunkSize = 64 << 10
+
+// readChunked reads r to its end in pieces, then joins them once: at most
+// twice the body's size is live at any time, what the budget reserved for
+// it (io.ReadAll grows by a quarter at a time, with the old and the new
+// buffer live together, and would go past that).
+func readChunked(r io.Reader) ([]byte, error) {
+	var chunks [][]byte
+	total, size := 0, 4<<10
+	for {
+		c := make([]byte, size)
+		size = min(2*size, chunkSize)
+		n, err := io.ReadFull(r, c)
+		if n > 0 {
+			chunks = append(chunks, c[:n])
+			total += n
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(chunks) == 1 {
+		return chunks[0], nil
+	}
+	out := make([]byte, 0, total)
+	for _, c := range chunks {
+		out = append(out, c...)
+	}
+	return out, nil
+}
+

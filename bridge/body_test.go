@@ -96,3 +96,13 @@ rules:
 type acceptAll struct{ outbox.Store }
 
 func (acceptAll) Accept(context.Context, *outbox.Accepted, time.Time) error { return nil }
+
+// TestReadChunked reads what io.ReadAll would, in pieces.
+func TestReadChunked(t *testing.T) {
+	for _, n := range []int{0, 1, chunkSize - 1, chunkSize, chunkSize + 1, 5*chunkSize + 7} {
+		want := bytes.Repeat([]byte("abcdefg"), n/7+1)[:n]
+		got, err := readChunked(bytes.NewReader(want))
+		require.NoError(t, err)
+		assert.Equal(t, want, got, "%d bytes", n)
+	}
+}
