@@ -193,4 +193,3 @@ func readChunked(r io.Reader) ([]byte, error) {
 	}
 	return out, nil
 }
-
