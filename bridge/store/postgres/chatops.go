@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
+	"github.com/gewe-bridge/gewe-bridge/bridge/store/codec"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
@@ -55,33 +56,13 @@ CREATE INDEX callbacks_pending ON callbacks (id) WHERE state = 'pending';
 CREATE INDEX callbacks_done ON callbacks (received_at) WHERE state = 'done';
 `
 
-// encodeAlerts is the JSON of each message's alerts ("" for none); nil
-// when no message carries any.
-func encodeAlerts(msgs []event.Message) ([]string, error) {
-	var out []string
-	for i, m := range msgs {
-		if len(m.Alerts) == 0 {
-			continue
-		}
-		if out == nil {
-			out = make([]string, len(msgs))
-		}
-		b, err := json.Marshal(m.Alerts) // valid UTF-8, NUL escaped: text takes it
-		if err != nil {
-			return nil, err
-		}
-		out[i] = string(b)
-	}
-	return out, nil
-}
-
 // SentAs records the id GeWe gave the message that carried ids. Ids of
 // messages no longer stored are skipped.
 func (s *Store) SentAs(ctx context.Context, account string, newMsgID int64, ids []int64, at time.Time) error {
 	return s.exec(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO sent_ids (account, new_msg_id, message, sent_at)
 			SELECT $1, $2, id, $4 FROM messages WHERE id = ANY($3) ORDER BY id
-			ON CONFLICT DO NOTHING`, clean(account), newMsgID, ids, encodeTime(at))
+			ON CONFLICT DO NOTHING`, clean(account), newMsgID, ids, codec.Time(at))
 		return err
 	})
 }
@@ -99,30 +80,17 @@ func (s *Store) SentAlerts(ctx context.Context, account string, newMsgID int64) 
 		return nil, err
 	}
 	defer rows.Close()
-	var out []event.AlertRef
-	seen := map[string]bool{}
+	var set codec.AlertSet
 	for rows.Next() {
 		var js string
 		if err := rows.Scan(&js); err != nil {
 			return nil, err
 		}
-		var refs []event.AlertRef
-		if err := json.Unmarshal([]byte(js), &refs); err != nil {
+		if err := set.Add(js); err != nil {
 			return nil, err
 		}
-		for _, r := range refs {
-			key := r.Source + "\x00" + r.Fingerprint
-			if r.Fingerprint == "" {
-				b, _ := json.Marshal(r.Labels) // sorted keys
-				key = r.Source + "\x00" + string(b)
-			}
-			if !seen[key] {
-				seen[key] = true
-				out = append(out, r)
-			}
-		}
 	}
-	return out, rows.Err()
+	return set.List, rows.Err()
 }
 
 // AcceptCallback stores cb pending; ErrDuplicate when its AppID and
@@ -136,7 +104,7 @@ func (s *Store) AcceptCallback(ctx context.Context, cb *outbox.Callback) error {
 	return s.exec(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO callbacks (source, app_id, new_msg_id, received_at, state, raw)
 			VALUES ($1, $2, $3, $4, 'pending', $5) ON CONFLICT (app_id, new_msg_id) DO NOTHING RETURNING id`,
-			clean(cb.Source), clean(cb.AppID), cb.NewMsgID, encodeTime(at), encodeRaw(cb.Raw)).Scan(&cb.ID)
+			clean(cb.Source), clean(cb.AppID), cb.NewMsgID, codec.Time(at), codec.Raw(cb.Raw)).Scan(&cb.ID)
 		if err == pgx.ErrNoRows {
 			return outbox.ErrDuplicate
 		}
@@ -214,13 +182,13 @@ func queryCallbacks(ctx context.Context, q querier, query string, args ...any) (
 		if err := rows.Scan(&cb.ID, &cb.Source, &cb.AppID, &cb.NewMsgID, &at, &cb.State, &outcome, &raw); err != nil {
 			return nil, err
 		}
-		cb.ReceivedAt = decodeTime(at)
+		cb.ReceivedAt = codec.ParseTime(at)
 		if outcome != "" {
 			if err := json.Unmarshal([]byte(outcome), &cb.Outcome); err != nil {
 				return nil, err
 			}
 		}
-		if cb.Raw, err = decodeRaw(raw); err != nil {
+		if cb.Raw, err = codec.ParseRaw(raw); err != nil {
 			return nil, err
 		}
 		out = append(out, cb)

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
+	"github.com/gewe-bridge/gewe-bridge/bridge/store/codec"
 )
 
 // A lease is a row of leases: who may send for an account, until when on
@@ -63,7 +64,7 @@ func (s *Store) Claim(ctx context.Context, l outbox.Lease, ids []int64, now time
 		rows, err := tx.Query(ctx, `UPDATE messages SET claim_token = $3, claimed_at = $4
 			WHERE id IN (SELECT id FROM messages WHERE id = ANY($1) AND account = $2 AND state = 'pending'
 				FOR UPDATE SKIP LOCKED)
-			RETURNING id`, ids, l.Account, l.Token, encodeTime(now))
+			RETURNING id`, ids, l.Account, l.Token, codec.Time(now))
 		if err != nil {
 			return err
 		}
@@ -109,7 +110,7 @@ func (s *Store) RecentSends(ctx context.Context, account string, since time.Time
 			WHERE a.at >= $2 AND m.account = $1
 		UNION SELECT recipient, claimed_at FROM messages
 			WHERE account = $1 AND state = 'pending' AND claim_token <> 0 AND claimed_at >= $2
-		ORDER BY 2`, account, encodeTime(since))
+		ORDER BY 2`, account, codec.Time(since))
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +122,7 @@ func (s *Store) RecentSends(ctx context.Context, account string, since time.Time
 		if err := rows.Scan(&sd.To, &at); err != nil {
 			return nil, err
 		}
-		sd.At = decodeTime(at)
+		sd.At = codec.ParseTime(at)
 		out = append(out, sd)
 	}
 	return out, rows.Err()

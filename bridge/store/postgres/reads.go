@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
+	"github.com/gewe-bridge/gewe-bridge/bridge/store/codec"
 )
 
 const (
@@ -33,7 +34,7 @@ func (s *Store) Due(ctx context.Context, account string, now time.Time, limit in
 	}
 	return s.queryQueued(ctx, `SELECT `+queuedCols+fromMessages+`
 		WHERE m.account = $1 AND m.state = 'pending' AND m.next_at <= $2 ORDER BY m.id LIMIT $3`,
-		account, encodeTime(now), limit)
+		account, codec.Time(now), limit)
 }
 
 // NextDue returns the earliest NextAt of the account's pending messages.
@@ -48,7 +49,7 @@ func (s *Store) NextDue(ctx context.Context, account string) (time.Time, bool, e
 	if err != nil || next == nil {
 		return time.Time{}, false, err
 	}
-	return decodeTime(*next), true, nil
+	return codec.ParseTime(*next), true, nil
 }
 
 // Backlog returns each account's pending messages: how many, and when the
@@ -71,7 +72,7 @@ func (s *Store) Backlog(ctx context.Context) ([]outbox.Backlog, error) {
 		if err := rows.Scan(&b.Account, &b.Pending, &oldest); err != nil {
 			return nil, err
 		}
-		b.Oldest = decodeTime(oldest)
+		b.Oldest = codec.ParseTime(oldest)
 		out = append(out, b)
 	}
 	return out, rows.Err()
@@ -132,7 +133,7 @@ func (s *Store) Get(ctx context.Context, id int64) (*outbox.Queued, []outbox.Att
 		if err := rows.Scan(&at, &a.Error); err != nil {
 			return nil, nil, err
 		}
-		a.At = decodeTime(at)
+		a.At = codec.ParseTime(at)
 		attempts = append(attempts, a)
 	}
 	if err := rows.Err(); err != nil {
@@ -154,7 +155,7 @@ func (s *Store) Raw(ctx context.Context, id int64) ([]byte, error) {
 		}
 		return nil, err
 	}
-	return decodeRaw(b)
+	return codec.ParseRaw(b)
 }
 
 func (s *Store) queryQueued(ctx context.Context, query string, args ...any) ([]outbox.Queued, error) {
@@ -193,6 +194,6 @@ func scanQueued(row pgx.Row, q *outbox.Queued) error {
 			return err
 		}
 	}
-	q.CreatedAt, q.NextAt, q.SentAt = decodeTime(created), decodeTime(next), decodeTime(sent)
+	q.CreatedAt, q.NextAt, q.SentAt = codec.ParseTime(created), codec.ParseTime(next), codec.ParseTime(sent)
 	return nil
 }

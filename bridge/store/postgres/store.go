@@ -17,7 +17,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/klauspost/compress/s2"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 )
@@ -185,20 +184,6 @@ func (s *Store) readLock() error {
 	return nil
 }
 
-func encodeTime(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func decodeTime(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
-}
-
 // clean makes s storable as text, which refuses NUL and invalid UTF-8: ids,
 // names and errors from a hostile request must not fail a whole batch.
 func clean(s string) string {
@@ -206,31 +191,4 @@ func clean(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
-}
-
-// Raw payloads are stored as the SQLite store stores them: S2-compressed
-// behind a one-byte format tag (bytes written per commit are the store's
-// main cost).
-const (
-	rawPlain = 0x00
-	rawS2    = 0x01
-)
-
-func encodeRaw(b []byte) []byte {
-	dst := make([]byte, 1+s2.MaxEncodedLen(len(b)))
-	dst[0] = rawS2
-	return dst[:1+len(s2.Encode(dst[1:], b))]
-}
-
-func decodeRaw(b []byte) ([]byte, error) {
-	if len(b) == 0 {
-		return b, nil
-	}
-	switch b[0] {
-	case rawPlain:
-		return b[1:], nil
-	case rawS2:
-		return s2.Decode(nil, b[1:])
-	}
-	return nil, fmt.Errorf("stored payload has unknown format %#x", b[0])
 }

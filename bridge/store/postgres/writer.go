@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
+	"github.com/gewe-bridge/gewe-bridge/bridge/store/codec"
 )
 
 // Webhooks are committed in groups: each writer takes every request
@@ -106,14 +107,14 @@ func (s *Store) Accept(ctx context.Context, a *outbox.Accepted, dedupSince time.
 			mentions[i] = string(b)
 		}
 	}
-	alerts, err := encodeAlerts(a.Messages)
+	alerts, err := codec.Alerts(a.Messages)
 	if err != nil {
 		return fmt.Errorf("outbox: accept: %w", err)
 	}
 	key := clean(a.DedupKey)
 	r := &request{ctx: ctx, sql: acceptSQL, key: key, acct: clean(a.Account), done: make(chan error, 1)}
 	r.args = []any{clean(a.EventID), clean(a.Source), clean(a.EventName), key, at.UnixNano(),
-		encodeRaw(a.Raw), encodeTime(dedupSince), r.acct, rule, to, text, mentions, xml, next}
+		codec.Raw(a.Raw), codec.Time(dedupSince), r.acct, rule, to, text, mentions, xml, next}
 	if alerts != nil {
 		r.sql, r.args = acceptAlertsSQL, append(r.args, alerts)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
+	"github.com/gewe-bridge/gewe-bridge/bridge/store/codec"
 )
 
 // exec runs fn in one short transaction and counts its commit.
@@ -26,7 +27,7 @@ func (s *Store) exec(ctx context.Context, fn func(tx pgx.Tx) error) error {
 func (s *Store) Sent(ctx context.Context, ids []int64, at time.Time) error {
 	return s.exec(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE messages SET state = 'sent', sent_at = $2, updated_at = $2, claim_token = 0
-			WHERE id = ANY($1)`, ids, encodeTime(at))
+			WHERE id = ANY($1)`, ids, codec.Time(at))
 		return err
 	})
 }
@@ -35,7 +36,7 @@ func (s *Store) Sent(ctx context.Context, ids []int64, at time.Time) error {
 // again at next; the send is no longer in flight. Other ids are ignored.
 func (s *Store) Retry(ctx context.Context, ids []int64, a outbox.Attempt, next time.Time) error {
 	return s.fail(ctx, `UPDATE messages SET attempts = attempts + 1, last_error = $2, updated_at = $3, next_at = $4, claim_token = 0
-		WHERE id = ANY($1) AND state = 'pending' RETURNING id`, ids, a, encodeTime(next))
+		WHERE id = ANY($1) AND state = 'pending' RETURNING id`, ids, a, codec.Time(next))
 }
 
 // Dead records the failed attempt on each pending message and gives it up.
@@ -47,7 +48,7 @@ func (s *Store) Dead(ctx context.Context, ids []int64, a outbox.Attempt) error {
 // fail runs the Retry or Dead update and adds the attempt to the history
 // of every message it found pending.
 func (s *Store) fail(ctx context.Context, update string, ids []int64, a outbox.Attempt, more ...any) error {
-	args := append([]any{ids, clean(a.Error), encodeTime(a.At)}, more...)
+	args := append([]any{ids, clean(a.Error), codec.Time(a.At)}, more...)
 	return s.exec(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `WITH u AS (`+update+`)
 			INSERT INTO attempts (message, at, error) SELECT id, $3, $2 FROM u ORDER BY id`, args...)
@@ -59,7 +60,7 @@ func (s *Store) fail(ctx context.Context, update string, ids []int64, a outbox.A
 func (s *Store) DryRun(ctx context.Context, ids []int64, at time.Time) error {
 	return s.exec(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE messages SET state = 'dry_run', updated_at = $2
-			WHERE id = ANY($1) AND state = 'pending'`, ids, encodeTime(at))
+			WHERE id = ANY($1) AND state = 'pending'`, ids, codec.Time(at))
 		return err
 	})
 }
@@ -69,7 +70,7 @@ func (s *Store) DryRun(ctx context.Context, ids []int64, at time.Time) error {
 func (s *Store) Requeue(ctx context.Context, id int64, now time.Time) error {
 	return s.exec(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE messages SET state = 'pending', next_at = $2, updated_at = $2, sent_at = 0,
-			attempts = 0, claim_token = 0 WHERE id = $1`, id, encodeTime(now))
+			attempts = 0, claim_token = 0 WHERE id = $1`, id, codec.Time(now))
 		if err != nil {
 			return err
 		}
@@ -87,7 +88,7 @@ func (s *Store) Requeue(ctx context.Context, id int64, now time.Time) error {
 // of each kind per transaction. Every replica prunes; SKIP LOCKED lets two
 // prunes share the work instead of waiting for each other.
 func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
-	cutoff, chunk := encodeTime(before), s.opts.PruneChunk
+	cutoff, chunk := codec.Time(before), s.opts.PruneChunk
 	total := 0
 	for {
 		var msgs, events, keys, callbacks int64

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
+	"github.com/gewe-bridge/gewe-bridge/bridge/store/codec"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
@@ -47,26 +48,6 @@ CREATE INDEX callbacks_pending ON callbacks (id) WHERE state = 'pending';
 CREATE INDEX callbacks_received ON callbacks (received_at);
 `
 
-// encodeAlerts is the JSON of each message's alerts ("" for none); nil
-// when no message carries any.
-func encodeAlerts(msgs []event.Message) ([]string, error) {
-	var out []string
-	for i, m := range msgs {
-		if len(m.Alerts) == 0 {
-			continue
-		}
-		if out == nil {
-			out = make([]string, len(msgs))
-		}
-		b, err := json.Marshal(m.Alerts)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = string(b)
-	}
-	return out, nil
-}
-
 // insertAlerts keeps the alerts of the message res inserted.
 func (t *wtx) insertAlerts(res sql.Result, alerts string) error {
 	id, err := res.LastInsertId()
@@ -96,7 +77,7 @@ func (t *wtx) pruneCallbacks(before int64, limit int) error {
 
 // SentAs records the id GeWe gave the message that carried ids.
 func (s *Store) SentAs(ctx context.Context, account string, newMsgID int64, ids []int64, at time.Time) error {
-	sentAt := encodeTime(at)
+	sentAt := codec.Time(at)
 	return s.submit(ctx, func(t *wtx) error {
 		for _, id := range ids {
 			if _, err := t.tx.ExecContext(context.Background(), `INSERT INTO sent_ids (account, new_msg_id, message, sent_at)
@@ -121,30 +102,17 @@ func (s *Store) SentAlerts(ctx context.Context, account string, newMsgID int64) 
 		return nil, err
 	}
 	defer rows.Close()
-	var out []event.AlertRef
-	seen := map[string]bool{}
+	var set codec.AlertSet
 	for rows.Next() {
 		var js string
 		if err := rows.Scan(&js); err != nil {
 			return nil, err
 		}
-		var refs []event.AlertRef
-		if err := json.Unmarshal([]byte(js), &refs); err != nil {
+		if err := set.Add(js); err != nil {
 			return nil, err
 		}
-		for _, r := range refs {
-			key := r.Source + "\x00" + r.Fingerprint
-			if r.Fingerprint == "" {
-				b, _ := json.Marshal(r.Labels) // sorted keys
-				key = r.Source + "\x00" + string(b)
-			}
-			if !seen[key] {
-				seen[key] = true
-				out = append(out, r)
-			}
-		}
 	}
-	return out, rows.Err()
+	return set.List, rows.Err()
 }
 
 // AcceptCallback stores cb pending; ErrDuplicate when its AppID and
@@ -154,11 +122,11 @@ func (s *Store) AcceptCallback(ctx context.Context, cb *outbox.Callback) error {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	raw := encodeRaw(cb.Raw)
+	raw := codec.Raw(cb.Raw)
 	return s.submitIsolated(ctx, func(t *wtx) error {
 		res, err := t.tx.ExecContext(context.Background(), `INSERT INTO callbacks (source, app_id, new_msg_id, received_at, state, raw)
 			VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT (app_id, new_msg_id) DO NOTHING`,
-			cb.Source, cb.AppID, cb.NewMsgID, encodeTime(at), raw)
+			cb.Source, cb.AppID, cb.NewMsgID, codec.Time(at), raw)
 		if err != nil {
 			return err
 		}
@@ -209,13 +177,13 @@ func (s *Store) queryCallbacks(ctx context.Context, q string, args ...any) ([]ou
 		if err := rows.Scan(&cb.ID, &cb.Source, &cb.AppID, &cb.NewMsgID, &at, &cb.State, &outcome, &raw); err != nil {
 			return nil, err
 		}
-		cb.ReceivedAt = decodeTime(at)
+		cb.ReceivedAt = codec.ParseTime(at)
 		if outcome != "" {
 			if err := json.Unmarshal([]byte(outcome), &cb.Outcome); err != nil {
 				return nil, err
 			}
 		}
-		if cb.Raw, err = decodeRaw(raw); err != nil {
+		if cb.Raw, err = codec.ParseRaw(raw); err != nil {
 			return nil, err
 		}
 		out = append(out, cb)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
+	"github.com/gewe-bridge/gewe-bridge/bridge/store/codec"
 )
 
 // Reads go through the read pool: in WAL mode they see the last commit and
@@ -26,7 +27,7 @@ func (s *Store) Due(ctx context.Context, account string, now time.Time, limit in
 	if limit <= 0 {
 		limit = defaultDueLimit
 	}
-	return s.queryQueued(ctx, rdDue, account, encodeTime(now), limit)
+	return s.queryQueued(ctx, rdDue, account, codec.Time(now), limit)
 }
 
 // NextDue returns the earliest NextAt of the account's pending messages.
@@ -42,7 +43,7 @@ func (s *Store) NextDue(ctx context.Context, account string) (time.Time, bool, e
 	if !next.Valid {
 		return time.Time{}, false, nil
 	}
-	return decodeTime(next.Int64), true, nil
+	return codec.ParseTime(next.Int64), true, nil
 }
 
 // Backlog returns each account's pending messages: how many, and when the
@@ -64,7 +65,7 @@ func (s *Store) Backlog(ctx context.Context) ([]outbox.Backlog, error) {
 		if err := rows.Scan(&b.Account, &b.Pending, &oldest); err != nil {
 			return nil, err
 		}
-		b.Oldest = decodeTime(oldest)
+		b.Oldest = codec.ParseTime(oldest)
 		out = append(out, b)
 	}
 	return out, rows.Err()
@@ -115,10 +116,10 @@ func (s *Store) listNarrowed(ctx context.Context, f outbox.ListFilter, before in
 		add("e.source = ?", f.Source)
 	}
 	if !f.Since.IsZero() {
-		add("m.created_at >= ?", encodeTime(f.Since))
+		add("m.created_at >= ?", codec.Time(f.Since))
 	}
 	if !f.Until.IsZero() {
-		add("m.created_at < ?", encodeTime(f.Until))
+		add("m.created_at < ?", codec.Time(f.Until))
 	}
 	q += ` ORDER BY m.id DESC LIMIT ?`
 	args = append(args, limit)
@@ -183,7 +184,7 @@ func (s *Store) Get(ctx context.Context, id int64) (*outbox.Queued, []outbox.Att
 		if err := rows.Scan(&at, &a.Error); err != nil {
 			return nil, nil, err
 		}
-		a.At = decodeTime(at)
+		a.At = codec.ParseTime(at)
 		attempts = append(attempts, a)
 	}
 	if err := rows.Err(); err != nil {
@@ -205,7 +206,7 @@ func (s *Store) Raw(ctx context.Context, id int64) ([]byte, error) {
 		}
 		return nil, err
 	}
-	return decodeRaw(b)
+	return codec.ParseRaw(b)
 }
 
 func (s *Store) queryQueued(ctx context.Context, st int, args ...any) ([]outbox.Queued, error) {
@@ -250,6 +251,6 @@ func scanQueued(row interface{ Scan(...any) error }, q *outbox.Queued) error {
 			return err
 		}
 	}
-	q.CreatedAt, q.NextAt, q.SentAt = decodeTime(created), decodeTime(next), decodeTime(sent)
+	q.CreatedAt, q.NextAt, q.SentAt = codec.ParseTime(created), codec.ParseTime(next), codec.ParseTime(sent)
 	return nil
 }

@@ -15,11 +15,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/klauspost/compress/s2"
-
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
+	"github.com/gewe-bridge/gewe-bridge/bridge/store/codec"
 )
 
 // ErrClosed is returned by every method called after Close.
@@ -325,50 +324,6 @@ func (s *Store) readLock() error {
 	return nil
 }
 
-// Times are stored as unix nanoseconds, the zero time as 0.
-func encodeTime(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func decodeTime(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
-}
-
-// encodeRaw and decodeRaw are the one place that knows how a request body is
-// stored.
-// Raw payloads are stored compressed with S2 behind a one-byte format tag:
-// bytes written per commit are what the store's throughput is bound by,
-// and a 2.4 KB Alertmanager payload becomes about 1 KB for ~3 µs.
-const (
-	rawPlain = 0x00
-	rawS2    = 0x01
-)
-
-func encodeRaw(b []byte) []byte {
-	dst := make([]byte, 1+s2.MaxEncodedLen(len(b)))
-	dst[0] = rawS2
-	return dst[:1+len(s2.Encode(dst[1:], b))]
-}
-
-func decodeRaw(b []byte) ([]byte, error) {
-	if len(b) == 0 {
-		return b, nil
-	}
-	switch b[0] {
-	case rawPlain:
-		return b[1:], nil
-	case rawS2:
-		return s2.Decode(nil, b[1:])
-	}
-	return nil, fmt.Errorf("stored payload has unknown format %#x", b[0])
-}
-
 // A message's text and card XML above compressMin bytes are stored
 // compressed like payloads, as a BLOB; shorter ones, and every one written
 // before, are TEXT. An alert's text compresses to about 60% (the same
@@ -379,7 +334,7 @@ func encodeBody(s string) any {
 	if len(s) < compressMin {
 		return s
 	}
-	return encodeRaw([]byte(s))
+	return codec.Raw([]byte(s))
 }
 
 func decodeBody(v any) (string, error) {
@@ -389,7 +344,7 @@ func decodeBody(v any) (string, error) {
 	case string:
 		return v, nil
 	case []byte:
-		b, err := decodeRaw(v)
+		b, err := codec.ParseRaw(v)
 		return string(b), err
 	}
 	return "", fmt.Errorf("stored message text is a %T", v)

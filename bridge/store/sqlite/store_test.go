@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
+	"github.com/gewe-bridge/gewe-bridge/bridge/store/codec"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
 	"github.com/gewe-bridge/gewe-bridge/rules/render"
 )
@@ -476,17 +477,17 @@ func TestFailedRequest(t *testing.T) {
 
 func TestRawPayloadRoundTrip(t *testing.T) {
 	for _, body := range [][]byte{nil, {}, []byte(`{"a":1}`), bytes.Repeat([]byte(`{"alerts":[{"status":"firing"}]}`), 1000)} {
-		got, err := decodeRaw(encodeRaw(body))
+		got, err := codec.ParseRaw(codec.Raw(body))
 		require.NoError(t, err)
 		assert.Equal(t, len(body), len(got))
 		assert.True(t, bytes.Equal(body, got))
 	}
 	big := bytes.Repeat([]byte(`{"alerts":[{"status":"firing"}]}`), 1000)
-	assert.Less(t, len(encodeRaw(big)), len(big)/10, "payloads are stored compressed")
-	plain, err := decodeRaw(append([]byte{rawPlain}, "x"...))
+	assert.Less(t, len(codec.Raw(big)), len(big)/10, "payloads are stored compressed")
+	plain, err := codec.ParseRaw(append([]byte{codec.RawPlain}, "x"...))
 	require.NoError(t, err)
 	assert.Equal(t, "x", string(plain))
-	_, err = decodeRaw([]byte{0x7f, 1})
+	_, err = codec.ParseRaw([]byte{0x7f, 1})
 	assert.Error(t, err)
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
+	"github.com/gewe-bridge/gewe-bridge/bridge/store/codec"
 )
 
 // Accept commits the event and its messages; it returns nil only once they
@@ -38,13 +39,13 @@ func (s *Store) Accept(ctx context.Context, a *outbox.Accepted, dedupSince time.
 			mentions[i] = string(b)
 		}
 	}
-	raw := encodeRaw(a.Raw)
+	raw := codec.Raw(a.Raw)
 	if a.DedupKey == "" {
 		_, err := s.submitAccept(ctx, a, now, raw, mentions, texts)
 		return err
 	}
 
-	since := encodeTime(dedupSince)
+	since := codec.Time(dedupSince)
 	res, last, err := s.dedup.reserve(ctx, a.DedupKey, now, since)
 	if err != nil {
 		return err
@@ -75,7 +76,7 @@ func (s *Store) Accept(ctx context.Context, a *outbox.Accepted, dedupSince time.
 // id; the event's row is also the record of its de-duplication key.
 func (s *Store) submitAccept(ctx context.Context, a *outbox.Accepted, now int64, raw []byte, mentions []string, texts []any) (int64, error) {
 	var event int64
-	alerts, err := encodeAlerts(a.Messages)
+	alerts, err := codec.Alerts(a.Messages)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: accept: %w", err)
 	}
@@ -112,7 +113,7 @@ func (s *Store) submitAccept(ctx context.Context, a *outbox.Accepted, now int64,
 
 // Sent marks the messages sent at at.
 func (s *Store) Sent(ctx context.Context, ids []int64, at time.Time) error {
-	sentAt := encodeTime(at)
+	sentAt := codec.Time(at)
 	return s.submit(ctx, func(t *wtx) error {
 		for _, id := range ids {
 			if _, err := t.exec(stSent, id, sentAt); err != nil {
@@ -127,7 +128,7 @@ func (s *Store) Sent(ctx context.Context, ids []int64, at time.Time) error {
 // again at next. Ids of messages that are not pending (or not there) are
 // ignored.
 func (s *Store) Retry(ctx context.Context, ids []int64, a outbox.Attempt, next time.Time) error {
-	at, nextAt := encodeTime(a.At), encodeTime(next)
+	at, nextAt := codec.Time(a.At), codec.Time(next)
 	return s.submit(ctx, func(t *wtx) error {
 		for _, id := range ids {
 			res, err := t.exec(stRetry, id, a.Error, at, nextAt)
@@ -144,7 +145,7 @@ func (s *Store) Retry(ctx context.Context, ids []int64, a outbox.Attempt, next t
 
 // Dead records the failed attempt on each pending message and gives it up.
 func (s *Store) Dead(ctx context.Context, ids []int64, a outbox.Attempt) error {
-	at := encodeTime(a.At)
+	at := codec.Time(a.At)
 	return s.submit(ctx, func(t *wtx) error {
 		for _, id := range ids {
 			res, err := t.exec(stDead, id, a.Error, at)
@@ -161,7 +162,7 @@ func (s *Store) Dead(ctx context.Context, ids []int64, a outbox.Attempt) error {
 
 // DryRun marks pending messages logged by a dry run: finished, never sent.
 func (s *Store) DryRun(ctx context.Context, ids []int64, at time.Time) error {
-	updatedAt := encodeTime(at)
+	updatedAt := codec.Time(at)
 	return s.submit(ctx, func(t *wtx) error {
 		for _, id := range ids {
 			if _, err := t.exec(stDryRun, id, updatedAt); err != nil {
@@ -186,7 +187,7 @@ func (t *wtx) recordAttempt(res sql.Result, id, at int64, msg string) error {
 // attempt count starts again from 0, so it gets the whole retry schedule;
 // the earlier attempts stay in its history.
 func (s *Store) Requeue(ctx context.Context, id int64, now time.Time) error {
-	at := encodeTime(now)
+	at := codec.Time(now)
 	return s.submitIsolated(ctx, func(t *wtx) error {
 		res, err := t.exec(stRequeue, id, at)
 		if err != nil {
@@ -207,7 +208,7 @@ func (s *Store) Requeue(ctx context.Context, id int64, now time.Time) error {
 // transactions of at most PruneChunk rows of each kind, so webhooks are not
 // held up behind it, and returns how many messages it deleted.
 func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
-	cutoff, chunk := encodeTime(before), s.opts.PruneChunk
+	cutoff, chunk := codec.Time(before), s.opts.PruneChunk
 	total := 0
 	for {
 		var c pruned
