@@ -109,7 +109,7 @@ func (s *Service) listCommands(c *fiber.Ctx) error {
 	if !ok {
 		return c.JSON(fiber.Map{"commands": []outbox.Callback{}, "available": false})
 	}
-	limit := min(max(c.QueryInt("limit", 50), 1), 500)
+	_, limit := outbox.Page(0, c.QueryInt("limit"))
 	cbs, err := store.Callbacks(c.Context(), int64(c.QueryInt("before")), limit)
 	if err != nil {
 		return fail(c, fiber.StatusServiceUnavailable, "cannot read the outbox")

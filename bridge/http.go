@@ -433,8 +433,10 @@ func (s *Service) pace(ctx context.Context, cfg *config.Config) paceUsed {
 }
 
 func (s *Service) listMessages(c *fiber.Ctx) error {
-	f := outbox.ListFilter{State: c.Query("state"), Before: int64(c.QueryInt("before")), Limit: c.QueryInt("limit", 50),
+	f := outbox.ListFilter{State: c.Query("state"), Before: int64(c.QueryInt("before")),
 		To: s.recipient(c.Query("to")), Rule: strings.Clone(c.Query("rule")), Source: strings.Clone(c.Query("source"))}
+	// As the store pages it: a limit over the largest still gets next_before.
+	_, f.Limit = outbox.Page(0, c.QueryInt("limit"))
 	switch f.State {
 	case "", outbox.StatePending, outbox.StateSent, outbox.StateDead, outbox.StateDryRun:
 	default:

@@ -705,3 +705,25 @@ func TestConsoleBodyIsNotReadAsTheNextRequest(t *testing.T) {
 		assert.NotContains(t, string(answer), "OK\n", path)
 	}
 }
+
+// TestListPagesPastTheLargestLimit: a limit over the store's largest still
+// gets next_before when the page is full, so a script paging with
+// ?limit=1000 does not stop after the first 500.
+func TestListPagesPastTheLargestLimit(t *testing.T) {
+	svc, _ := newService(t)
+	for i := range outbox.MaxListLimit + 1 {
+		am := []byte(fmt.Sprintf(`{"version":"4","groupKey":"g%d","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"A"}}]}`, i))
+		resp, err := svc.App().Test(amRequest(am, nil), -1)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	}
+	resp, err := svc.App().Test(httptestRequest(http.MethodGet, "/api/v1/messages?limit=1000", "Bearer "+admin), -1)
+	require.NoError(t, err)
+	var got struct {
+		Messages   []outbox.Queued `json:"messages"`
+		NextBefore int64           `json:"next_before"`
+	}
+	require.NoError(t, decodeJSON(resp.Body, &got))
+	assert.Len(t, got.Messages, outbox.MaxListLimit)
+	assert.NotZero(t, got.NextBefore)
+}

@@ -9,6 +9,7 @@ package outbox
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
@@ -87,6 +88,26 @@ type ListFilter struct {
 	Source string    // the source of its webhook
 	Since  time.Time // accepted at or after
 	Until  time.Time // accepted before
+}
+
+// The page of a listing (List, Callbacks) when it asks for none, and the
+// largest it may ask.
+const (
+	DefaultListLimit = 50
+	MaxListLimit     = 500
+)
+
+// Page is the page a listing asks for, as every store reads it: ids below
+// before (0 or less: from the newest), limit (0 or less: the default; at
+// most MaxListLimit) at a time.
+func Page(before int64, limit int) (int64, int) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	if limit <= 0 {
+		limit = DefaultListLimit
+	}
+	return before, min(limit, MaxListLimit)
 }
 
 // Narrowed reports whether the filter selects on more than the state.

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"math"
 	"slices"
 	"time"
 
@@ -120,10 +119,7 @@ const callbackCols = `id, source, app_id, new_msg_id, received_at, state, outcom
 // whose claim ended without CallbackDone (its replica died, or recording
 // the outcome failed) is returned again.
 func (s *Store) PendingCallbacks(ctx context.Context, limit int) ([]outbox.Callback, error) {
-	if limit <= 0 {
-		limit = defaultListLimit
-	}
-	limit = min(limit, maxListLimit)
+	_, limit = outbox.Page(0, limit)
 	var out []outbox.Callback
 	err := s.exec(ctx, func(tx pgx.Tx) error {
 		var err error
@@ -148,13 +144,7 @@ func (s *Store) PendingCallbacks(ctx context.Context, limit int) ([]outbox.Callb
 // Callbacks returns callbacks newest first, ids below before (0: all), up
 // to limit (default 50, at most 500).
 func (s *Store) Callbacks(ctx context.Context, before int64, limit int) ([]outbox.Callback, error) {
-	if before <= 0 {
-		before = math.MaxInt64
-	}
-	if limit <= 0 {
-		limit = defaultListLimit
-	}
-	limit = min(limit, maxListLimit)
+	before, limit = outbox.Page(before, limit)
 	if err := s.readLock(); err != nil {
 		return nil, err
 	}

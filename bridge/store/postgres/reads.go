@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,9 +13,7 @@ import (
 )
 
 const (
-	defaultDueLimit  = 100
-	defaultListLimit = 50
-	maxListLimit     = 500
+	defaultDueLimit = 100
 )
 
 // The columns scanQueued reads, in order.
@@ -82,15 +79,7 @@ func (s *Store) Backlog(ctx context.Context) ([]outbox.Backlog, error) {
 // (default 50, at most 500) at a time; the next page is the one Before the
 // last id returned.
 func (s *Store) List(ctx context.Context, f outbox.ListFilter) ([]outbox.Queued, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = defaultListLimit
-	}
-	limit = min(limit, maxListLimit)
-	before := f.Before
-	if before <= 0 {
-		before = math.MaxInt64
-	}
+	before, limit := outbox.Page(f.Before, f.Limit)
 	switch f.State {
 	case "":
 		return s.queryQueued(ctx, `SELECT `+queuedCols+fromMessages+`

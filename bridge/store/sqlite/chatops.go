@@ -146,15 +146,14 @@ const callbackCols = `id, source, app_id, new_msg_id, received_at, state, outcom
 
 // PendingCallbacks returns up to limit pending callbacks, oldest first.
 func (s *Store) PendingCallbacks(ctx context.Context, limit int) ([]outbox.Callback, error) {
+	_, limit = outbox.Page(0, limit)
 	return s.queryCallbacks(ctx, `SELECT `+callbackCols+` FROM callbacks INDEXED BY callbacks_pending
 		WHERE state = 'pending' ORDER BY id LIMIT ?`, limit)
 }
 
 // Callbacks returns callbacks newest first, ids below before (0: all).
 func (s *Store) Callbacks(ctx context.Context, before int64, limit int) ([]outbox.Callback, error) {
-	if before <= 0 {
-		before = 1<<63 - 1
-	}
+	before, limit = outbox.Page(before, limit)
 	return s.queryCallbacks(ctx, `SELECT `+callbackCols+` FROM callbacks WHERE id < ? ORDER BY id DESC LIMIT ?`, before, limit)
 }
 

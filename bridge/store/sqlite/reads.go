@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"math"
 	"time"
 
 	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
@@ -16,9 +15,7 @@ import (
 // never wait for the writer.
 
 const (
-	defaultDueLimit  = 100
-	defaultListLimit = 50
-	maxListLimit     = 500
+	defaultDueLimit = 100
 )
 
 // Due returns up to limit (default 100) pending messages of account due at
@@ -74,15 +71,7 @@ func (s *Store) Backlog(ctx context.Context) ([]outbox.Backlog, error) {
 // List returns messages newest first, f.Limit (default 50, at most 500) at a
 // time; the next page is the one Before the last id returned.
 func (s *Store) List(ctx context.Context, f outbox.ListFilter) ([]outbox.Queued, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = defaultListLimit
-	}
-	limit = min(limit, maxListLimit)
-	before := f.Before
-	if before <= 0 {
-		before = math.MaxInt64
-	}
+	before, limit := outbox.Page(f.Before, f.Limit)
 	st, ok := listByState[f.State]
 	if !ok {
 		return nil, nil // no message is in a state that does not exist
