@@ -138,9 +138,16 @@ func Format(v any) string {
 	}
 }
 
-// Str is m[key] when it is a string, else "".
-func Str(m map[string]any, key string) string {
-	s, _ := m[key].(string)
+// Str is the string at path in m (m["a"]["b"] for "a", "b"), else "".
+func Str(m map[string]any, path ...string) string {
+	for _, k := range path[:len(path)-1] {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			return ""
+		}
+		m = next
+	}
+	s, _ := m[path[len(path)-1]].(string)
 	return s
 }
 

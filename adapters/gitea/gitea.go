@@ -73,17 +73,17 @@ func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 		Source:  r.Source,
 		Type:    "gitea",
 		Event:   name,
-		Action:  str(payload, "action"),
+		Action:  adapters.Str(payload, "action"),
 		ID:      delivery,
 		Payload: payload,
 		Headers: r.Headers,
-		Repo:    str(payload, "repository", "full_name"),
-		Sender:  str(payload, "sender", "login"),
-		Ref:     str(payload, "ref"),
+		Repo:    adapters.Str(payload, "repository", "full_name"),
+		Sender:  adapters.Str(payload, "sender", "login"),
+		Ref:     adapters.Str(payload, "ref"),
 		Raw:     r.Body,
 	}
 	if ev.Sender == "" {
-		ev.Sender = str(payload, "sender", "username")
+		ev.Sender = adapters.Str(payload, "sender", "username")
 	}
 	if delivery != "" {
 		// A redelivery keeps its X-Gitea-Delivery, as GitHub's does.
@@ -91,7 +91,7 @@ func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 	} else {
 		ev.ID = adapters.NewID()
 	}
-	ev.Branch, ev.Tag = branchOrTag(ev.Ref, str(payload, "ref_type"))
+	ev.Branch, ev.Tag = branchOrTag(ev.Ref, adapters.Str(payload, "ref_type"))
 	return ev, nil
 }
 
@@ -148,18 +148,4 @@ func branchOrTag(ref, refType string) (branch, tag string) {
 		return "", ref
 	}
 	return "", ""
-}
-
-// str returns the string at path in m, or "" when any step is missing or
-// not of the expected type.
-func str(m map[string]any, path ...string) string {
-	for _, k := range path[:len(path)-1] {
-		next, ok := m[k].(map[string]any)
-		if !ok {
-			return ""
-		}
-		m = next
-	}
-	s, _ := m[path[len(path)-1]].(string)
-	return s
 }

@@ -59,13 +59,13 @@ func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 		Source:  r.Source,
 		Type:    "github",
 		Event:   name,
-		Action:  str(payload, "action"),
+		Action:  adapters.Str(payload, "action"),
 		ID:      delivery,
 		Payload: payload,
 		Headers: r.Headers,
-		Repo:    str(payload, "repository", "full_name"),
-		Sender:  str(payload, "sender", "login"),
-		Ref:     str(payload, "ref"),
+		Repo:    adapters.Str(payload, "repository", "full_name"),
+		Sender:  adapters.Str(payload, "sender", "login"),
+		Ref:     adapters.Str(payload, "ref"),
 		Raw:     r.Body,
 	}
 	if delivery != "" {
@@ -74,7 +74,7 @@ func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 	} else {
 		ev.ID = adapters.NewID()
 	}
-	ev.Branch, ev.Tag = branchOrTag(ev.Ref, str(payload, "ref_type"))
+	ev.Branch, ev.Tag = branchOrTag(ev.Ref, adapters.Str(payload, "ref_type"))
 	if ev.Branch == "" && ev.Tag == "" {
 		ev.Branch = headBranch(payload)
 	}
@@ -129,23 +129,9 @@ func headBranch(p map[string]any) string {
 		{"check_run", "check_suite", "head_branch"},
 		{"check_suite", "head_branch"},
 	} {
-		if b := str(p, path...); b != "" {
+		if b := adapters.Str(p, path...); b != "" {
 			return b
 		}
 	}
 	return ""
-}
-
-// str returns the string at path in m, or "" when any step is missing or
-// not of the expected type (GitHub sends null for many absent values).
-func str(m map[string]any, path ...string) string {
-	for _, k := range path[:len(path)-1] {
-		next, ok := m[k].(map[string]any)
-		if !ok {
-			return ""
-		}
-		m = next
-	}
-	s, _ := m[path[len(path)-1]].(string)
-	return s
 }

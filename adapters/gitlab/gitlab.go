@@ -83,18 +83,18 @@ func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 		Source:  r.Source,
 		Type:    "gitlab",
 		Event:   name,
-		Action:  str(attrs, "action"),
+		Action:  adapters.Str(attrs, "action"),
 		Payload: payload,
 		Headers: r.Headers,
-		Repo:    str(payload, "project", "path_with_namespace"),
-		Sender:  str(payload, "user_username"),
+		Repo:    adapters.Str(payload, "project", "path_with_namespace"),
+		Sender:  adapters.Str(payload, "user_username"),
 		Raw:     r.Body,
 	}
 	if ev.Action == "" {
-		ev.Action = str(payload, "action") // release and milestone events
+		ev.Action = adapters.Str(payload, "action") // release and milestone events
 	}
 	if ev.Sender == "" {
-		ev.Sender = str(payload, "user", "username")
+		ev.Sender = adapters.Str(payload, "user", "username")
 	}
 	g.refs(ev, payload, attrs)
 
@@ -118,22 +118,22 @@ func (g *Receiver) Receive(r *adapters.Request) (*event.Event, error) {
 func (g *Receiver) refs(ev *event.Event, payload, attrs map[string]any) {
 	switch ev.Event {
 	case "push", "tag_push":
-		ev.Ref = str(payload, "ref")
+		ev.Ref = adapters.Str(payload, "ref")
 		if b, ok := strings.CutPrefix(ev.Ref, "refs/heads/"); ok {
 			ev.Branch = b
 		} else if t, ok := strings.CutPrefix(ev.Ref, "refs/tags/"); ok {
 			ev.Tag = t
 		}
 	case "pipeline":
-		ev.Ref = str(attrs, "ref")
-		ev.Status = str(attrs, "status")
+		ev.Ref = adapters.Str(attrs, "ref")
+		ev.Status = adapters.Str(attrs, "status")
 		ev.Branch, ev.Tag = bareRef(ev.Ref, attrs["tag"])
 	case "job":
-		ev.Ref = str(payload, "ref")
-		ev.Status = str(payload, "build_status")
+		ev.Ref = adapters.Str(payload, "ref")
+		ev.Status = adapters.Str(payload, "build_status")
 		ev.Branch, ev.Tag = bareRef(ev.Ref, payload["tag"])
 	case "release":
-		ev.Tag = str(payload, "tag")
+		ev.Tag = adapters.Str(payload, "tag")
 	}
 }
 
@@ -190,18 +190,4 @@ func eventName(header string) (string, error) {
 		return "", adapters.Errorf(adapters.Malformed, "X-Gitlab-Event names no event")
 	}
 	return b.String(), nil
-}
-
-// str returns the string at path in m, or "" when any step is missing or
-// not of the expected type.
-func str(m map[string]any, path ...string) string {
-	for _, k := range path[:len(path)-1] {
-		next, ok := m[k].(map[string]any)
-		if !ok {
-			return ""
-		}
-		m = next
-	}
-	s, _ := m[path[len(path)-1]].(string)
-	return s
 }

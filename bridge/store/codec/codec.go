@@ -11,6 +11,7 @@ import (
 
 	"github.com/klauspost/compress/s2"
 
+	"github.com/gewe-bridge/gewe-bridge/bridge/outbox"
 	"github.com/gewe-bridge/gewe-bridge/rules/event"
 )
 
@@ -107,4 +108,18 @@ func (s *AlertSet) Add(js string) error {
 		}
 	}
 	return nil
+}
+
+// Callback fills cb's stored fields from their columns: the time it came,
+// the outcome (JSON, "" while pending) and the raw callback.
+func Callback(cb *outbox.Callback, receivedAt int64, outcome string, raw []byte) error {
+	cb.ReceivedAt = ParseTime(receivedAt)
+	if outcome != "" {
+		if err := json.Unmarshal([]byte(outcome), &cb.Outcome); err != nil {
+			return err
+		}
+	}
+	var err error
+	cb.Raw, err = ParseRaw(raw)
+	return err
 }

@@ -172,13 +172,7 @@ func queryCallbacks(ctx context.Context, q querier, query string, args ...any) (
 		if err := rows.Scan(&cb.ID, &cb.Source, &cb.AppID, &cb.NewMsgID, &at, &cb.State, &outcome, &raw); err != nil {
 			return nil, err
 		}
-		cb.ReceivedAt = codec.ParseTime(at)
-		if outcome != "" {
-			if err := json.Unmarshal([]byte(outcome), &cb.Outcome); err != nil {
-				return nil, err
-			}
-		}
-		if cb.Raw, err = codec.ParseRaw(raw); err != nil {
+		if err := codec.Callback(&cb, at, outcome, raw); err != nil {
 			return nil, err
 		}
 		out = append(out, cb)

@@ -176,13 +176,7 @@ func (s *Store) queryCallbacks(ctx context.Context, q string, args ...any) ([]ou
 		if err := rows.Scan(&cb.ID, &cb.Source, &cb.AppID, &cb.NewMsgID, &at, &cb.State, &outcome, &raw); err != nil {
 			return nil, err
 		}
-		cb.ReceivedAt = codec.ParseTime(at)
-		if outcome != "" {
-			if err := json.Unmarshal([]byte(outcome), &cb.Outcome); err != nil {
-				return nil, err
-			}
-		}
-		if cb.Raw, err = codec.ParseRaw(raw); err != nil {
+		if err := codec.Callback(&cb, at, outcome, raw); err != nil {
 			return nil, err
 		}
 		out = append(out, cb)
